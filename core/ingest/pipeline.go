@@ -1,0 +1,238 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/herder-ci/herder/core/model"
+	"github.com/herder-ci/herder/core/store"
+	"github.com/herder-ci/herder/sdk"
+)
+
+// Store is what the pipeline needs of storage.
+type Store interface {
+	Repositories(ctx context.Context) ([]model.Repository, error)
+	StorePushes(ctx context.Context, pushes []model.Push) error
+	PushIDs(ctx context.Context, repositoryID int64, revisions []string) (map[string]int64, error)
+	StoreJobs(ctx context.Context, jobs []model.Job) error
+	MarkSuperseded(ctx context.Context, guids []string) error
+	StoreRawEvents(ctx context.Context, events []model.RawEvent) error
+}
+
+// Pipeline stores what sources deliver. Its Accept is the durable sink the
+// plugin host hands to source plugins: when it returns nil, every event is in
+// the database and the source may acknowledge upstream.
+type Pipeline struct {
+	store Store
+	log   hclog.Logger
+	now   func() time.Time
+
+	mu       sync.RWMutex
+	repos    map[string]model.Repository
+	loadedAt time.Time
+
+	events   *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+}
+
+// NewPipeline makes a pipeline over a store. Metrics go to reg when non-nil.
+func NewPipeline(s Store, log hclog.Logger, reg prometheus.Registerer) *Pipeline {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	p := &Pipeline{
+		store: s,
+		log:   log.Named("ingest"),
+		now:   time.Now,
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herder_ingest_events_total", Help: "Events stored, by source and kind.",
+		}, []string{"source", "kind"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "herder_ingest_rejected_total", Help: "Events refused, by source and reason.",
+		}, []string{"source", "reason"}),
+	}
+	if reg != nil {
+		reg.MustRegister(p.events, p.rejected)
+	}
+	return p
+}
+
+// repository finds an active repository by name, reloading the list once on
+// a miss so repositories added while running are found.
+func (p *Pipeline) repository(ctx context.Context, name string) (model.Repository, bool, error) {
+	p.mu.RLock()
+	r, ok := p.repos[name]
+	// A miss reloads the list at most every 10 s, so a stream of events for an
+	// unknown repository does not reload it for each one.
+	fresh := p.repos != nil && p.now().Sub(p.loadedAt) < 10*time.Second
+	p.mu.RUnlock()
+	if ok || fresh {
+		return r, ok && r.ActiveStatus == "active", nil
+	}
+	if err := p.ReloadRepositories(ctx); err != nil {
+		return model.Repository{}, false, err
+	}
+	p.mu.RLock()
+	r, ok = p.repos[name]
+	p.mu.RUnlock()
+	return r, ok && r.ActiveStatus == "active", nil
+}
+
+// ReloadRepositories refreshes the pipeline's view of the repositories.
+func (p *Pipeline) ReloadRepositories(ctx context.Context) error {
+	list, err := p.store.Repositories(ctx)
+	if err != nil {
+		return fmt.Errorf("load repositories: %w", err)
+	}
+	m := make(map[string]model.Repository, len(list))
+	for _, r := range list {
+		m[r.Name] = r
+	}
+	p.mu.Lock()
+	p.repos, p.loadedAt = m, p.now()
+	p.mu.Unlock()
+	return nil
+}
+
+// Accept stores a batch of events from a source: raw events into the
+// journal, then pushes, then jobs. Events naming an unknown or inactive
+// repository are refused and counted, as Treeherder drops them; jobs whose
+// push is not stored yet make Accept fail with a *store.MissingPushError
+// after everything else was stored, so the source redelivers them later.
+func (p *Pipeline) Accept(ctx context.Context, source string, events []sdk.Event) error {
+	var raws []model.RawEvent
+	var pushes []model.Push
+	var jobData []sdk.JobDatum
+	received := p.now().UnixMicro()
+	for _, e := range events {
+		if err := e.Validate(); err != nil {
+			p.reject(source, "invalid", err)
+			continue
+		}
+		kind := "job"
+		if e.Push != nil {
+			kind = "push"
+		}
+		if len(e.Raw) > 0 {
+			raws = append(raws, model.RawEvent{Source: source, EventID: e.ID, Kind: kind, Received: received, Payload: e.Raw})
+		}
+		if e.Push != nil {
+			repo, ok, err := p.repository(ctx, e.Push.Project)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				p.reject(source, "unknown_repository", fmt.Errorf("push %s: unknown or inactive repository %q", e.Push.Revision, e.Push.Project))
+				continue
+			}
+			pushes = append(pushes, NormalizePush(repo.ID, *e.Push))
+			continue
+		}
+		jobData = append(jobData, *e.Job)
+	}
+	if len(raws) > 0 {
+		if err := p.store.StoreRawEvents(ctx, raws); err != nil {
+			return err
+		}
+	}
+	if len(pushes) > 0 {
+		if err := p.store.StorePushes(ctx, pushes); err != nil {
+			return err
+		}
+		p.events.WithLabelValues(source, "push").Add(float64(len(pushes)))
+	}
+	if len(jobData) == 0 {
+		return nil
+	}
+	return p.storeJobs(ctx, source, jobData)
+}
+
+// StoreJobData stores job data outside any source (fixture loading, the demo).
+func (p *Pipeline) StoreJobData(ctx context.Context, source string, data []sdk.JobDatum) error {
+	return p.storeJobs(ctx, source, data)
+}
+
+func (p *Pipeline) storeJobs(ctx context.Context, source string, data []sdk.JobDatum) error {
+	type key struct {
+		repo int64
+		rev  string
+	}
+	jobs := make([]model.Job, 0, len(data))
+	need := map[int64]map[string]bool{}
+	var superseded []string
+	var missing *store.MissingPushError
+	for _, d := range data {
+		repo, ok, err := p.repository(ctx, d.Project)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			p.reject(source, "unknown_repository", fmt.Errorf("job %s: unknown or inactive repository %q", d.Job.JobGUID, d.Project))
+			continue
+		}
+		j := NormalizeJob(repo.Name, d)
+		j.RepositoryID = repo.ID
+		jobs = append(jobs, j)
+		if need[repo.ID] == nil {
+			need[repo.ID] = map[string]bool{}
+		}
+		need[repo.ID][d.Revision] = true
+		superseded = append(superseded, d.Superseded...)
+	}
+	ids := map[key]int64{}
+	for repoID, revs := range need {
+		list := make([]string, 0, len(revs))
+		for r := range revs {
+			list = append(list, r)
+		}
+		found, err := p.store.PushIDs(ctx, repoID, list)
+		if err != nil {
+			return err
+		}
+		for r, id := range found {
+			ids[key{repoID, r}] = id
+		}
+	}
+	ready := jobs[:0]
+	for _, j := range jobs {
+		id, ok := ids[key{j.RepositoryID, j.PushRevision}]
+		if !ok {
+			if missing == nil {
+				missing = &store.MissingPushError{Repository: j.RepositoryName, Revision: j.PushRevision}
+			}
+			continue
+		}
+		j.PushID = id
+		ready = append(ready, j)
+	}
+	if err := p.store.StoreJobs(ctx, ready); err != nil {
+		return err
+	}
+	p.events.WithLabelValues(source, "job").Add(float64(len(ready)))
+	if len(superseded) > 0 {
+		if err := p.store.MarkSuperseded(ctx, superseded); err != nil {
+			return err
+		}
+	}
+	if missing != nil {
+		return missing
+	}
+	return nil
+}
+
+func (p *Pipeline) reject(source, reason string, err error) {
+	p.rejected.WithLabelValues(source, reason).Inc()
+	p.log.Warn("event refused", "source", source, "reason", reason, "error", err)
+}
+
+// IsRetryable reports whether an Accept error means "try again later".
+func IsRetryable(err error) bool {
+	var mp *store.MissingPushError
+	return errors.As(err, &mp)
+}

@@ -1,0 +1,351 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/herder-ci/herder/core/model"
+	"github.com/herder-ci/herder/sdk"
+)
+
+// jobCols are the columns a job upsert writes, state last: MySQL evaluates
+// ON DUPLICATE KEY UPDATE assignments left to right, so the guard must read
+// the stored state before it changes.
+var jobCols = []string{
+	"guid", "repository_id", "push_id", "signature_id", "build_platform_id", "machine_platform_id",
+	"machine_id", "option_collection_hash", "job_type_id", "job_group_id", "product_id",
+	"failure_classification_id", "who", "reason", "result", "submit_time", "start_time",
+	"end_time", "last_modified", "tier", "state",
+}
+
+// jobUpdateCols are rewritten when an existing job accepts an update. The
+// classification is not among them: it belongs to the sheriffs.
+var jobUpdateCols = []string{
+	"push_id", "signature_id", "build_platform_id", "machine_platform_id", "machine_id",
+	"option_collection_hash", "job_type_id", "job_group_id", "product_id", "who", "reason",
+	"result", "submit_time", "start_time", "end_time", "last_modified", "tier", "state",
+}
+
+// stateRank orders states for the guard; completed is final.
+var stateRank = map[string]int{
+	sdk.StateUnscheduled: 0, sdk.StatePending: 1, sdk.StateRunning: 2, sdk.StateCompleted: 3,
+}
+
+// accepts is Treeherder's state guard (_remove_existing_jobs): drop the
+// incoming state if the stored one is completed, if pending meets running, or
+// if unscheduled meets pending or running. Same-state repeats overwrite.
+func accepts(stored, incoming string) bool {
+	switch {
+	case stored == sdk.StateCompleted:
+		return false
+	case incoming == sdk.StatePending && stored == sdk.StateRunning:
+		return false
+	case incoming == sdk.StateUnscheduled && (stored == sdk.StatePending || stored == sdk.StateRunning):
+		return false
+	}
+	return true
+}
+
+// StoreJobs writes a batch with one guarded multi-row upsert per chunk.
+//
+// Within the batch the guard is applied in memory, so each guid is written
+// once with the state a one-by-one application would leave (the guard is
+// monotone in the state order, so "fold the batch, then guard against the
+// stored row" equals "guard each message in turn"). Against stored rows the
+// guard runs inside the SQL statement itself, so concurrent writers cannot
+// move a state backwards either.
+func (s *Store) StoreJobs(ctx context.Context, jobs []model.Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	// Fold the batch per guid.
+	last := make(map[string]int, len(jobs))
+	order := make([]string, 0, len(jobs))
+	for i := range jobs {
+		g := jobs[i].GUID
+		prev, seen := last[g]
+		if !seen {
+			order = append(order, g)
+			last[g] = i
+			continue
+		}
+		if accepts(jobs[prev].State, jobs[i].State) {
+			last[g] = i
+		}
+	}
+	// Logs of every message of a guid are kept, as each message's get_or_create would.
+	logsByGUID := map[string][]model.JobLog{}
+	for i := range jobs {
+		if len(jobs[i].Logs) > 0 {
+			logsByGUID[jobs[i].GUID] = append(logsByGUID[jobs[i].GUID], jobs[i].Logs...)
+		}
+	}
+
+	rows := make([]*model.Job, 0, len(order))
+	refs := make([]jobRefs, 0, len(order))
+	for _, g := range order {
+		j := &jobs[last[g]]
+		r, err := s.resolveRefs(ctx, j)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", g, err)
+		}
+		rows = append(rows, j)
+		refs = append(refs, r)
+	}
+
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		rows, refs, err := s.updateByGUIDRoot(ctx, tx, rows, refs)
+		if err != nil {
+			return err
+		}
+		now := s.nowMicros()
+		cols := len(jobCols)
+		step := chunkSize(s.d.maxParams, cols)
+		prefix := "INSERT INTO job (" + strings.Join(jobCols, ", ") + ") VALUES "
+		args := make([]any, 0, step*cols)
+		for start := 0; start < len(rows); start += step {
+			end := min(start+step, len(rows))
+			args = args[:0]
+			for i := start; i < end; i++ {
+				j, r := rows[i], refs[i]
+				fc := j.FailureClass
+				if fc == 0 {
+					fc = model.FCNotClassified
+				}
+				args = append(args, j.GUID, j.RepositoryID, j.PushID, r.signature, r.buildPlatform,
+					r.machinePlatform, r.machine, j.OptionCollection, r.jobType, r.jobGroup, r.product,
+					fc, j.Who, j.Reason, j.Result, j.SubmitTime, j.StartTime, j.EndTime, now, j.Tier, j.State)
+			}
+			if _, err := tx.ExecContext(ctx, prefix+placeholders(end-start, cols)+" "+s.d.jobUpsert, args...); err != nil {
+				return fmt.Errorf("upsert %d jobs: %w", end-start, err)
+			}
+		}
+		return s.storeJobExtras(ctx, tx, rows, logsByGUID)
+	})
+}
+
+// updateByGUIDRoot handles Treeherder's legacy retry guids ("<root>_<n>"):
+// when a job with the root guid exists, that row is updated, guid included.
+// It returns the jobs left for the bulk upsert.
+func (s *Store) updateByGUIDRoot(ctx context.Context, tx *sql.Tx, rows []*model.Job, refs []jobRefs) ([]*model.Job, []jobRefs, error) {
+	var keepRows []*model.Job
+	var keepRefs []jobRefs
+	for i, j := range rows {
+		root, _, suffixed := strings.Cut(j.GUID, "_")
+		if !suffixed {
+			keepRows, keepRefs = append(keepRows, j), append(keepRefs, refs[i])
+			continue
+		}
+		var id int64
+		var state string
+		err := tx.QueryRowContext(ctx, "SELECT id, state FROM job WHERE guid = ?", root).Scan(&id, &state)
+		if notFound(err) {
+			keepRows, keepRefs = append(keepRows, j), append(keepRefs, refs[i])
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("look up job %s: %w", root, err)
+		}
+		if !accepts(state, j.State) {
+			continue
+		}
+		r := refs[i]
+		_, err = tx.ExecContext(ctx, `UPDATE job SET guid = ?, push_id = ?, signature_id = ?, build_platform_id = ?,
+			machine_platform_id = ?, machine_id = ?, option_collection_hash = ?, job_type_id = ?, job_group_id = ?,
+			product_id = ?, who = ?, reason = ?, result = ?, submit_time = ?, start_time = ?, end_time = ?,
+			last_modified = ?, tier = ?, state = ? WHERE id = ?`,
+			j.GUID, j.PushID, r.signature, r.buildPlatform, r.machinePlatform, r.machine, j.OptionCollection,
+			r.jobType, r.jobGroup, r.product, j.Who, j.Reason, j.Result, j.SubmitTime, j.StartTime, j.EndTime,
+			s.nowMicros(), j.Tier, j.State, id)
+		if err != nil {
+			return nil, nil, fmt.Errorf("update job %s by root guid: %w", j.GUID, err)
+		}
+	}
+	// The updated rows still need their logs and metadata, which
+	// storeJobExtras finds by guid, so hand every row on to it via the caller.
+	return keepRows, keepRefs, nil
+}
+
+// storeJobExtras adds job logs and Taskcluster metadata once per job.
+func (s *Store) storeJobExtras(ctx context.Context, tx *sql.Tx, rows []*model.Job, logsByGUID map[string][]model.JobLog) error {
+	var guids []string
+	for _, j := range rows {
+		if j.TaskID != "" || len(logsByGUID[j.GUID]) > 0 {
+			guids = append(guids, j.GUID)
+		}
+	}
+	if len(guids) == 0 {
+		return nil
+	}
+	ids, err := jobIDs(ctx, tx, guids)
+	if err != nil {
+		return err
+	}
+	var tcArgs, logArgs []any
+	nTC, nLogs := 0, 0
+	flushTC := func() error {
+		if nTC == 0 {
+			return nil
+		}
+		q := s.d.insertIgnore + " INTO taskcluster_metadata (job_id, task_id, retry_id) VALUES " + placeholders(nTC, 3)
+		if _, err := tx.ExecContext(ctx, q, tcArgs...); err != nil {
+			return fmt.Errorf("insert taskcluster metadata: %w", err)
+		}
+		tcArgs, nTC = tcArgs[:0], 0
+		return nil
+	}
+	flushLogs := func() error {
+		if nLogs == 0 {
+			return nil
+		}
+		q := s.d.insertIgnore + " INTO job_log (job_id, name, url, status) VALUES " + placeholders(nLogs, 4)
+		if _, err := tx.ExecContext(ctx, q, logArgs...); err != nil {
+			return fmt.Errorf("insert job logs: %w", err)
+		}
+		logArgs, nLogs = logArgs[:0], 0
+		return nil
+	}
+	tcStep, logStep := chunkSize(s.d.maxParams, 3), chunkSize(s.d.maxParams, 4)
+	for _, j := range rows {
+		id, ok := ids[j.GUID]
+		if !ok {
+			continue
+		}
+		if j.TaskID != "" {
+			tcArgs = append(tcArgs, id, j.TaskID, j.RetryID)
+			if nTC++; nTC == tcStep {
+				if err := flushTC(); err != nil {
+					return err
+				}
+			}
+		}
+		for _, l := range logsByGUID[j.GUID] {
+			logArgs = append(logArgs, id, l.Name, l.URL, l.Status)
+			if nLogs++; nLogs == logStep {
+				if err := flushLogs(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := flushTC(); err != nil {
+		return err
+	}
+	return flushLogs()
+}
+
+func jobIDs(ctx context.Context, q querier, guids []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(guids))
+	for start := 0; start < len(guids); start += 500 {
+		end := min(start+500, len(guids))
+		rows, err := q.QueryContext(ctx, "SELECT id, guid FROM job WHERE guid IN "+inList(end-start), anySlice(guids[start:end])...)
+		if err != nil {
+			return nil, fmt.Errorf("look up job ids: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var g string
+			if err := rows.Scan(&id, &g); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[g] = id
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// MarkSuperseded marks jobs superseded by a newer run, as Treeherder does
+// for the guids a job datum lists.
+func (s *Store) MarkSuperseded(ctx context.Context, guids []string) error {
+	for start := 0; start < len(guids); start += 500 {
+		end := min(start+500, len(guids))
+		args := append([]any{sdk.ResultSuperseded, sdk.StateCompleted, s.nowMicros()}, anySlice(guids[start:end])...)
+		if _, err := s.db.ExecContext(ctx, "UPDATE job SET result = ?, state = ?, last_modified = ? WHERE guid IN "+inList(end-start), args...); err != nil {
+			return fmt.Errorf("mark superseded: %w", err)
+		}
+	}
+	return nil
+}
+
+// JobsByGUID reads jobs back with their reference data and logs.
+func (s *Store) JobsByGUID(ctx context.Context, guids []string) ([]model.Job, error) {
+	var out []model.Job
+	for start := 0; start < len(guids); start += 500 {
+		end := min(start+500, len(guids))
+		rows, err := s.db.QueryContext(ctx, `SELECT j.id, j.guid, j.repository_id, r.name, j.push_id, p.revision,
+			rds.build_system_type, rds.name, rds.signature,
+			bp.os_name, bp.platform, bp.architecture, mp.os_name, mp.platform, mp.architecture,
+			m.name, pr.name, jt.name, jt.symbol, jg.name, jg.symbol, j.option_collection_hash,
+			j.who, j.reason, j.result, j.state, j.tier, j.submit_time, j.start_time, j.end_time,
+			j.last_modified, j.failure_classification_id, COALESCE(tc.task_id, ''), COALESCE(tc.retry_id, 0)
+			FROM job j
+			JOIN repository r ON r.id = j.repository_id
+			JOIN push p ON p.id = j.push_id
+			JOIN reference_data_signatures rds ON rds.id = j.signature_id
+			JOIN build_platform bp ON bp.id = j.build_platform_id
+			JOIN machine_platform mp ON mp.id = j.machine_platform_id
+			JOIN machine m ON m.id = j.machine_id
+			JOIN product pr ON pr.id = j.product_id
+			JOIN job_type jt ON jt.id = j.job_type_id
+			JOIN job_group jg ON jg.id = j.job_group_id
+			LEFT JOIN taskcluster_metadata tc ON tc.job_id = j.id
+			WHERE j.guid IN `+inList(end-start)+` ORDER BY j.id`, anySlice(guids[start:end])...)
+		if err != nil {
+			return nil, fmt.Errorf("read jobs: %w", err)
+		}
+		for rows.Next() {
+			var j model.Job
+			if err := rows.Scan(&j.ID, &j.GUID, &j.RepositoryID, &j.RepositoryName, &j.PushID, &j.PushRevision,
+				&j.BuildSystemType, &j.ReferenceName, &j.Signature,
+				&j.BuildPlatform.OSName, &j.BuildPlatform.Platform, &j.BuildPlatform.Architecture,
+				&j.MachinePlatform.OSName, &j.MachinePlatform.Platform, &j.MachinePlatform.Architecture,
+				&j.Machine, &j.Product, &j.JobType.Name, &j.JobType.Symbol, &j.JobGroup.Name, &j.JobGroup.Symbol,
+				&j.OptionCollection, &j.Who, &j.Reason, &j.Result, &j.State, &j.Tier, &j.SubmitTime, &j.StartTime,
+				&j.EndTime, &j.LastModified, &j.FailureClass, &j.TaskID, &j.RetryID); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("scan job: %w", err)
+			}
+			out = append(out, j)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	idx := make(map[int64]int, len(out))
+	ids := make([]any, len(out))
+	for i, j := range out {
+		idx[j.ID] = i
+		ids[i] = j.ID
+	}
+	for start := 0; start < len(ids); start += 500 {
+		end := min(start+500, len(ids))
+		rows, err := s.db.QueryContext(ctx, "SELECT id, job_id, name, url, status, status_reason, algorithm_version FROM job_log WHERE job_id IN "+inList(end-start)+" ORDER BY id", ids[start:end]...)
+		if err != nil {
+			return nil, fmt.Errorf("read job logs: %w", err)
+		}
+		for rows.Next() {
+			var l model.JobLog
+			if err := rows.Scan(&l.ID, &l.JobID, &l.Name, &l.URL, &l.Status, &l.StatusReason, &l.AlgorithmVersion); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[idx[l.JobID]].Logs = append(out[idx[l.JobID]].Logs, l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,212 @@
+// Package sqlstore implements store.Store on MySQL and on SQLite.
+//
+// The two backends share their SQL wherever the dialects agree; what differs
+// (upsert syntax, migrations, connection setup) lives in mysql.go and
+// sqlite.go. Both pass the same conformance suite, storetest.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/herder-ci/herder/core/model"
+	"github.com/herder-ci/herder/core/store"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// dialect holds what differs between the backends.
+type dialect struct {
+	name         string
+	goose        goose.Dialect
+	insertIgnore string // the statement prefix that skips duplicate-key rows
+	// jobUpsert is appended to a multi-row INSERT INTO job and applies
+	// Treeherder's state guard to rows that already exist.
+	jobUpsert string
+	// pushUpsert is appended to a multi-row INSERT INTO push.
+	pushUpsert string
+	// maxParams bounds the placeholders of one statement.
+	maxParams int
+}
+
+// Store is a store.Store on a SQL database.
+type Store struct {
+	db   *sql.DB
+	d    dialect
+	refs *refCache
+	// now is the clock, replaceable in tests.
+	now func() time.Time
+	// addr names the database for messages: host:port or the file path,
+	// never credentials.
+	addr string
+}
+
+// Addr names the database without credentials, for logs and errors.
+func (s *Store) Addr() string { return s.addr }
+
+var _ store.Store = (*Store)(nil)
+
+func newStore(db *sql.DB, d dialect) *Store {
+	return &Store{db: db, d: d, refs: newRefCache(), now: time.Now}
+}
+
+// Open opens the store for a config's driver and DSN ("sqlite" takes a file path).
+func Open(ctx context.Context, driver, dsn string) (*Store, error) {
+	switch driver {
+	case "sqlite", "":
+		return OpenSQLite(ctx, dsn)
+	case "mysql":
+		return OpenMySQL(ctx, dsn)
+	}
+	return nil, fmt.Errorf("unknown storage driver %q (want sqlite or mysql)", driver)
+}
+
+// DB exposes the connection pool, for benchmarks and maintenance commands.
+func (s *Store) DB() *sql.DB { return s.db }
+
+func (s *Store) Backend() string { return s.d.name }
+
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Migrate applies the embedded migrations of the store's dialect.
+func (s *Store) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+s.d.name)
+	if err != nil {
+		return fmt.Errorf("migrations for %s: %w", s.d.name, err)
+	}
+	p, err := goose.NewProvider(s.d.goose, s.db, sub)
+	if err != nil {
+		return fmt.Errorf("migration provider: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate %s: %w", s.d.name, err)
+	}
+	return nil
+}
+
+// MigrationVersion reports the schema version the database is at.
+func (s *Store) MigrationVersion(ctx context.Context) (int64, error) {
+	sub, err := fs.Sub(migrations, "migrations/"+s.d.name)
+	if err != nil {
+		return 0, err
+	}
+	p, err := goose.NewProvider(s.d.goose, s.db, sub)
+	if err != nil {
+		return 0, err
+	}
+	return p.GetDBVersion(ctx)
+}
+
+// inTx runs fn in a transaction, committing when it returns nil.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// placeholders returns "(?,?,?),(?,?,?)" for rows of n columns.
+func placeholders(rows, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?,", cols), ",") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+",", rows), ",")
+}
+
+// chunk splits n items into runs that keep a statement under maxParams.
+func chunkSize(maxParams, cols int) int {
+	n := maxParams / cols
+	if n > 1000 {
+		n = 1000
+	}
+	return n
+}
+
+func inList(n int) string {
+	return "(" + strings.TrimSuffix(strings.Repeat("?,", n), ",") + ")"
+}
+
+func anySlice[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
+func (s *Store) SeedFailureClassifications(ctx context.Context) error {
+	args := make([]any, 0, 2*len(model.FailureClassifications))
+	for _, fc := range model.FailureClassifications {
+		args = append(args, fc.ID, fc.Name)
+	}
+	q := s.d.insertIgnore + " INTO failure_classification (id, name) VALUES " + placeholders(len(model.FailureClassifications), 2)
+	if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("seed failure classifications: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) FailureClassifications(ctx context.Context) ([]model.FailureClassification, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT id, name FROM failure_classification ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("list failure classifications: %w", err)
+	}
+	defer rows.Close()
+	var out []model.FailureClassification
+	for rows.Next() {
+		var fc model.FailureClassification
+		if err := rows.Scan(&fc.ID, &fc.Name); err != nil {
+			return nil, err
+		}
+		out = append(out, fc)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) StoreRawEvents(ctx context.Context, events []model.RawEvent) error {
+	const cols = 5
+	for start := 0; start < len(events); start += chunkSize(s.d.maxParams, cols) {
+		end := min(start+chunkSize(s.d.maxParams, cols), len(events))
+		args := make([]any, 0, (end-start)*cols)
+		for _, e := range events[start:end] {
+			args = append(args, e.Source, e.EventID, e.Kind, e.Received, e.Payload)
+		}
+		q := "INSERT INTO raw_event (source, event_id, kind, received, payload) VALUES " + placeholders(end-start, cols)
+		if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("store raw events: %w", err)
+		}
+	}
+	return nil
+}
+
+// Counts reports row counts of the main tables.
+func (s *Store) Counts(ctx context.Context) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, t := range []string{"repository", "push", "`commit`", "job", "job_log", "taskcluster_metadata", "reference_data_signatures", "raw_event", "text_log_error"} {
+		var n int64
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", t, err)
+		}
+		out[strings.Trim(t, "`")] = n
+	}
+	return out, nil
+}
+
+func notFound(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -1,0 +1,70 @@
+// Package store defines herder's storage: one interface, implemented for
+// MySQL (production) and SQLite (the embedded default) in sqlstore, and one
+// conformance suite (storetest) that both pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/herder-ci/herder/core/model"
+)
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// MissingPushError says a job names a push the store does not have yet. The
+// job must be retried later, never dropped: its push is probably on its way.
+type MissingPushError struct {
+	Repository string
+	Revision   string
+}
+
+func (e *MissingPushError) Error() string {
+	return fmt.Sprintf("no push %s in repository %s yet", e.Revision, e.Repository)
+}
+
+// Store is everything herder keeps.
+type Store interface {
+	// Backend names the database kind: "sqlite" or "mysql".
+	Backend() string
+	// Migrate brings the schema up to date.
+	Migrate(ctx context.Context) error
+	// Ping checks the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+
+	// SeedFailureClassifications makes sure the fixed classifications 1-8 exist.
+	SeedFailureClassifications(ctx context.Context) error
+	// UpsertRepositories inserts or updates groups and repositories by name,
+	// with their branches. Rows that carry an ID keep it.
+	UpsertRepositories(ctx context.Context, groups []model.RepositoryGroup, repos []model.Repository) error
+	// Repositories lists every repository with its group and branches, by id.
+	Repositories(ctx context.Context) ([]model.Repository, error)
+	FailureClassifications(ctx context.Context) ([]model.FailureClassification, error)
+
+	// StorePushes inserts or updates pushes by (repository, revision) with
+	// their commits, and fills in their IDs.
+	StorePushes(ctx context.Context, pushes []model.Push) error
+	// PushIDs resolves revisions of one repository to push ids. A revision
+	// shorter than 40 characters matches as a prefix, as in Treeherder.
+	PushIDs(ctx context.Context, repositoryID int64, revisions []string) (map[string]int64, error)
+	// StoreJobs upserts jobs by guid under Treeherder's state guard: a
+	// completed job is final and states never move backwards, so the same jobs
+	// in any order and any number of times leave the same rows. PushID and
+	// RepositoryID must be set.
+	StoreJobs(ctx context.Context, jobs []model.Job) error
+	// MarkSuperseded sets the given jobs to completed/superseded.
+	MarkSuperseded(ctx context.Context, guids []string) error
+	// StoreRawEvents appends events to the raw event journal.
+	StoreRawEvents(ctx context.Context, events []model.RawEvent) error
+
+	// JobsByGUID returns the stored jobs with the given guids, reference data
+	// resolved to names, logs included.
+	JobsByGUID(ctx context.Context, guids []string) ([]model.Job, error)
+	// Pushes lists a repository's pushes, newest first.
+	Pushes(ctx context.Context, repositoryID int64, limit int) ([]model.Push, error)
+	// Counts reports row counts of the main tables, for status and tests.
+	Counts(ctx context.Context) (map[string]int64, error)
+}
