@@ -113,9 +113,9 @@ type Repository struct {
 	ActiveStatus             string // active | onhold
 	LifeCycleOrder           *int
 	PerformanceAlertsEnabled bool
-	ExpirePerformanceData    bool
+	ExpirePerformanceData    bool // default true, as in Treeherder
 	IsTryRepo                bool
 	TCRootURL                string
 	AcceptsPullRequests      bool
-	Branches                 []string
+	Branches                 []string // exact names, or a prefix ending in '*' ("releases/*", "*")
 }
