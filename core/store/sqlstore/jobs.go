@@ -84,15 +84,12 @@ func (s *Store) StoreJobs(ctx context.Context, jobs []model.Job) error {
 	}
 
 	rows := make([]*model.Job, 0, len(order))
-	refs := make([]jobRefs, 0, len(order))
 	for _, g := range order {
-		j := &jobs[last[g]]
-		r, err := s.resolveRefs(ctx, j)
-		if err != nil {
-			return fmt.Errorf("job %s: %w", g, err)
-		}
-		rows = append(rows, j)
-		refs = append(refs, r)
+		rows = append(rows, &jobs[last[g]])
+	}
+	refs, err := s.resolveRefs(ctx, rows)
+	if err != nil {
+		return fmt.Errorf("store jobs: %w", err)
 	}
 
 	return s.inTx(ctx, func(tx *sql.Tx) error {

@@ -44,6 +44,12 @@ func OpenMySQL(ctx context.Context, dsn string) (*Store, error) {
 	cfg.ParseTime = true
 	cfg.MultiStatements = true // goose runs a migration file's statements in one go
 	cfg.Collation = "utf8mb4_bin"
+	// Send statements with their arguments escaped by the driver instead of
+	// preparing each one on the server: a 1,000-row upsert has 21,000
+	// placeholders, and a server-side prepare, execute and close of it costs
+	// three round trips and a parse per batch. Values are still passed as
+	// arguments, never concatenated into SQL by us.
+	cfg.InterpolateParams = true
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}

@@ -86,47 +86,159 @@ type jobRefs struct {
 	signature, buildPlatform, machinePlatform, machine, jobType, jobGroup, product int64
 }
 
-func (s *Store) resolveRefs(ctx context.Context, j *model.Job) (jobRefs, error) {
-	var r jobRefs
-	var err error
-	plat := func(table string, p model.Platform) (int64, error) {
-		return s.refID(ctx, table, []string{"os_name", "platform", "architecture"},
-			[]any{p.OSName, p.Platform, p.Architecture}, nil, nil)
+func refKey(vals []any) string {
+	var kb strings.Builder
+	for _, v := range vals {
+		fmt.Fprintf(&kb, "%v\x00", v)
 	}
-	if r.buildPlatform, err = plat("build_platform", j.BuildPlatform); err != nil {
-		return r, err
+	return kb.String()
+}
+
+// refIDs resolves many reference rows at once: cached ids first, then one
+// multi-row INSERT IGNORE and one SELECT for all the misses of a batch, so a
+// push with thousands of new job types costs a few statements, not three
+// round trips per type. rows hold the key values followed by the extra values.
+func (s *Store) refIDs(ctx context.Context, table string, keyCols, extraCols []string, rows [][]any) ([]int64, error) {
+	ids := make([]int64, len(rows))
+	nk := len(keyCols)
+	var missing [][]any
+	seen := map[string]bool{}
+	for i, r := range rows {
+		key := refKey(r[:nk])
+		if id, ok := s.refs.get(table, key); ok {
+			ids[i] = id
+			continue
+		}
+		if !seen[key] {
+			seen[key] = true
+			missing = append(missing, r)
+		}
 	}
-	if r.machinePlatform, err = plat("machine_platform", j.MachinePlatform); err != nil {
-		return r, err
+	if len(missing) == 0 {
+		return ids, nil
 	}
-	if r.machine, err = s.refID(ctx, "machine", []string{"name"}, []any{j.Machine}, nil, nil); err != nil {
-		return r, err
+	cols := append(append([]string{}, keyCols...), extraCols...)
+	step := chunkSize(s.d.maxParams, len(cols))
+	for start := 0; start < len(missing); start += step {
+		part := missing[start:min(start+step, len(missing))]
+		args := make([]any, 0, len(part)*len(cols))
+		for _, r := range part {
+			args = append(args, r...)
+		}
+		q := s.d.insertIgnore + " INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + placeholders(len(part), len(cols))
+		if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+			return nil, fmt.Errorf("create %s: %w", table, err)
+		}
+		args = args[:0]
+		for _, r := range part {
+			args = append(args, r[:nk]...)
+		}
+		q = "SELECT id, " + strings.Join(keyCols, ", ") + " FROM " + table +
+			" WHERE (" + strings.Join(keyCols, ", ") + ") IN (" + placeholders(len(part), nk) + ")"
+		sqlRows, err := s.db.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, fmt.Errorf("look up %s: %w", table, err)
+		}
+		for sqlRows.Next() {
+			var id int64
+			vals := make([]string, nk)
+			dest := []any{&id}
+			for k := range vals {
+				dest = append(dest, &vals[k])
+			}
+			if err := sqlRows.Scan(dest...); err != nil {
+				sqlRows.Close()
+				return nil, fmt.Errorf("scan %s: %w", table, err)
+			}
+			s.refs.put(table, refKey(anySlice(vals)), id)
+		}
+		sqlRows.Close()
+		if err := sqlRows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	if r.product, err = s.refID(ctx, "product", []string{"name"}, []any{j.Product}, nil, nil); err != nil {
-		return r, err
+	for i, r := range rows {
+		if ids[i] != 0 {
+			continue
+		}
+		if id, ok := s.refs.get(table, refKey(r[:nk])); ok {
+			ids[i] = id
+			continue
+		}
+		// MySQL compares VARCHARs ignoring trailing spaces, so a stored
+		// "x" answers for "x ": look that one up on its own.
+		id, err := s.refID(ctx, table, keyCols, r[:nk], extraCols, r[nk:])
+		if err != nil {
+			return nil, err
+		}
+		ids[i] = id
 	}
-	if r.jobType, err = s.refID(ctx, "job_type", []string{"name", "symbol"}, []any{j.JobType.Name, j.JobType.Symbol},
-		[]string{"description"}, []any{""}); err != nil {
-		return r, err
+	return ids, nil
+}
+
+// resolveRefs fills the reference ids of a batch of jobs.
+func (s *Store) resolveRefs(ctx context.Context, jobs []*model.Job) ([]jobRefs, error) {
+	refs := make([]jobRefs, len(jobs))
+	rowsOf := func(f func(j *model.Job) []any) [][]any {
+		out := make([][]any, len(jobs))
+		for i, j := range jobs {
+			out[i] = f(j)
+		}
+		return out
 	}
-	if r.jobGroup, err = s.refID(ctx, "job_group", []string{"name", "symbol"}, []any{j.JobGroup.Name, j.JobGroup.Symbol},
-		[]string{"description"}, []any{""}); err != nil {
-		return r, err
+	steps := []struct {
+		table string
+		keys  []string
+		extra []string
+		row   func(j *model.Job) []any
+		set   func(r *jobRefs, id int64)
+	}{
+		{"build_platform", []string{"os_name", "platform", "architecture"}, nil,
+			func(j *model.Job) []any { p := j.BuildPlatform; return []any{p.OSName, p.Platform, p.Architecture} },
+			func(r *jobRefs, id int64) { r.buildPlatform = id }},
+		{"machine_platform", []string{"os_name", "platform", "architecture"}, nil,
+			func(j *model.Job) []any { p := j.MachinePlatform; return []any{p.OSName, p.Platform, p.Architecture} },
+			func(r *jobRefs, id int64) { r.machinePlatform = id }},
+		{"machine", []string{"name"}, nil,
+			func(j *model.Job) []any { return []any{j.Machine} },
+			func(r *jobRefs, id int64) { r.machine = id }},
+		{"product", []string{"name"}, nil,
+			func(j *model.Job) []any { return []any{j.Product} },
+			func(r *jobRefs, id int64) { r.product = id }},
+		{"job_type", []string{"name", "symbol"}, []string{"description"},
+			func(j *model.Job) []any { return []any{j.JobType.Name, j.JobType.Symbol, ""} },
+			func(r *jobRefs, id int64) { r.jobType = id }},
+		{"job_group", []string{"name", "symbol"}, []string{"description"},
+			func(j *model.Job) []any { return []any{j.JobGroup.Name, j.JobGroup.Symbol, ""} },
+			func(r *jobRefs, id int64) { r.jobGroup = id }},
+		{"reference_data_signatures", []string{"name", "signature", "build_system_type", "repository"},
+			[]string{"build_os_name", "build_platform", "build_architecture", "machine_os_name", "machine_platform",
+				"machine_architecture", "job_group_name", "job_group_symbol", "job_type_name", "job_type_symbol",
+				"option_collection_hash", "first_submission_timestamp"},
+			func(j *model.Job) []any {
+				return []any{j.ReferenceName, j.Signature, j.BuildSystemType, j.RepositoryName,
+					j.BuildPlatform.OSName, j.BuildPlatform.Platform, j.BuildPlatform.Architecture,
+					j.MachinePlatform.OSName, j.MachinePlatform.Platform, j.MachinePlatform.Architecture,
+					j.JobGroup.Name, j.JobGroup.Symbol, j.JobType.Name, j.JobType.Symbol,
+					j.OptionCollection, s.now().Unix()}
+			},
+			func(r *jobRefs, id int64) { r.signature = id }},
 	}
-	if err = s.ensureOptionCollection(ctx, j.OptionCollection, j.Options); err != nil {
-		return r, err
+	for _, st := range steps {
+		ids, err := s.refIDs(ctx, st.table, st.keys, st.extra, rowsOf(st.row))
+		if err != nil {
+			return nil, err
+		}
+		for i, id := range ids {
+			st.set(&refs[i], id)
+		}
 	}
-	r.signature, err = s.refID(ctx, "reference_data_signatures",
-		[]string{"name", "signature", "build_system_type", "repository"},
-		[]any{j.ReferenceName, j.Signature, j.BuildSystemType, j.RepositoryName},
-		[]string{"build_os_name", "build_platform", "build_architecture", "machine_os_name", "machine_platform",
-			"machine_architecture", "job_group_name", "job_group_symbol", "job_type_name", "job_type_symbol",
-			"option_collection_hash", "first_submission_timestamp"},
-		[]any{j.BuildPlatform.OSName, j.BuildPlatform.Platform, j.BuildPlatform.Architecture,
-			j.MachinePlatform.OSName, j.MachinePlatform.Platform, j.MachinePlatform.Architecture,
-			j.JobGroup.Name, j.JobGroup.Symbol, j.JobType.Name, j.JobType.Symbol,
-			j.OptionCollection, s.now().Unix()})
-	return r, err
+	for _, j := range jobs {
+		if err := s.ensureOptionCollection(ctx, j.OptionCollection, j.Options); err != nil {
+			return nil, err
+		}
+	}
+	return refs, nil
 }
 
 // ensureOptionCollection writes the option rows and the collection's

@@ -187,11 +187,8 @@ CREATE TABLE job (
   CONSTRAINT fk_job_push FOREIGN KEY (push_id) REFERENCES push (id),
   CONSTRAINT fk_job_failure_classification FOREIGN KEY (failure_classification_id) REFERENCES failure_classification (id)
 );
-CREATE INDEX ix_job_repo_type_start ON job (repository_id, job_type_id, start_time);
-CREATE INDEX ix_job_repo_build_opt_type_start ON job (repository_id, build_platform_id, option_collection_hash, job_type_id, start_time);
 CREATE INDEX ix_job_repo_submit ON job (repository_id, submit_time);
 CREATE INDEX ix_job_repo_type_push ON job (repository_id, job_type_id, push_id);
-CREATE INDEX ix_job_mplat_opt_push ON job (machine_platform_id, option_collection_hash, push_id);
 CREATE INDEX ix_job_push ON job (push_id);
 CREATE INDEX ix_job_last_modified ON job (last_modified);
 
