@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -19,7 +18,7 @@ func newLogger(cfg *config.Config) hclog.Logger {
 		Name:       "herder",
 		Level:      hclog.LevelFromString(cfg.Log.Level),
 		JSONFormat: cfg.Log.Format == "json",
-		Output:     os.Stderr,
+		Output:     logOutput,
 		TimeFormat: time.RFC3339,
 	})
 }

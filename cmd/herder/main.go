@@ -3,11 +3,14 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // exitError carries a process exit code out of a command; 2 means bad input
@@ -39,7 +42,11 @@ var rootCmd = &cobra.Command{
 	SilenceErrors: true,
 }
 
+// logOutput is where the host logs; tests capture it.
+var logOutput io.Writer = os.Stderr
+
 func init() {
+	rootCmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })
 	pf := rootCmd.PersistentFlags()
 	pf.StringVar(&global.configPath, "config", os.Getenv("HERDER_CONFIG"), "HCL config file (default: the built-in config)")
 	pf.StringVar(&global.dataDir, "data-dir", "", "data directory for the embedded database and state (overrides the config)")
@@ -51,8 +58,15 @@ func main() {
 }
 
 func run(args []string) int {
+	return runContext(context.Background(), args)
+}
+
+// runContext runs one command line. Flags start from their defaults each
+// time, so tests can run several command lines in one process.
+func runContext(ctx context.Context, args []string) int {
+	resetCommands(ctx, rootCmd)
 	rootCmd.SetArgs(args)
-	err := rootCmd.Execute()
+	err := rootCmd.ExecuteContext(ctx)
 	if err == nil {
 		return 0
 	}
@@ -62,4 +76,23 @@ func run(args []string) int {
 		return ee.code
 	}
 	return 1
+}
+
+// resetCommands gives every command this run's context (cobra keeps the
+// first one it saw otherwise) and its flags' defaults.
+func resetCommands(ctx context.Context, cmd *cobra.Command) {
+	cmd.SetContext(ctx)
+	reset := func(f *pflag.Flag) {
+		if sv, ok := f.Value.(pflag.SliceValue); ok {
+			_ = sv.Replace(nil)
+		} else {
+			_ = f.Value.Set(f.DefValue)
+		}
+		f.Changed = false
+	}
+	cmd.Flags().VisitAll(reset)
+	cmd.PersistentFlags().VisitAll(reset)
+	for _, c := range cmd.Commands() {
+		resetCommands(ctx, c)
+	}
 }

@@ -115,7 +115,7 @@ func (s *Store) StoreJobs(ctx context.Context, jobs []model.Job) error {
 					r.machinePlatform, r.machine, j.OptionCollection, r.jobType, r.jobGroup, r.product,
 					fc, j.Who, j.Reason, j.Result, j.SubmitTime, j.StartTime, j.EndTime, now, j.Tier, j.State)
 			}
-			if _, err := tx.ExecContext(ctx, prefix+placeholders(end-start, cols)+" "+s.d.jobUpsert, args...); err != nil {
+			if _, err := s.execBatch(ctx, tx, end-start == step, prefix+placeholders(end-start, cols)+" "+s.d.jobUpsert, args...); err != nil {
 				return fmt.Errorf("upsert %d jobs: %w", end-start, err)
 			}
 		}
@@ -182,12 +182,13 @@ func (s *Store) storeJobExtras(ctx context.Context, tx *sql.Tx, rows []*model.Jo
 	}
 	var tcArgs, logArgs []any
 	nTC, nLogs := 0, 0
+	tcStep, logStep := chunkSize(s.d.maxParams, 3), chunkSize(s.d.maxParams, 4)
 	flushTC := func() error {
 		if nTC == 0 {
 			return nil
 		}
 		q := s.d.insertIgnore + " INTO taskcluster_metadata (job_id, task_id, retry_id) VALUES " + placeholders(nTC, 3)
-		if _, err := tx.ExecContext(ctx, q, tcArgs...); err != nil {
+		if _, err := s.execBatch(ctx, tx, nTC == tcStep, q, tcArgs...); err != nil {
 			return fmt.Errorf("insert taskcluster metadata: %w", err)
 		}
 		tcArgs, nTC = tcArgs[:0], 0
@@ -198,13 +199,12 @@ func (s *Store) storeJobExtras(ctx context.Context, tx *sql.Tx, rows []*model.Jo
 			return nil
 		}
 		q := s.d.insertIgnore + " INTO job_log (job_id, name, url, status) VALUES " + placeholders(nLogs, 4)
-		if _, err := tx.ExecContext(ctx, q, logArgs...); err != nil {
+		if _, err := s.execBatch(ctx, tx, nLogs == logStep, q, logArgs...); err != nil {
 			return fmt.Errorf("insert job logs: %w", err)
 		}
 		logArgs, nLogs = logArgs[:0], 0
 		return nil
 	}
-	tcStep, logStep := chunkSize(s.d.maxParams, 3), chunkSize(s.d.maxParams, 4)
 	for _, j := range rows {
 		id, ok := ids[j.GUID]
 		if !ok {

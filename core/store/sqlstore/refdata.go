@@ -54,11 +54,7 @@ func (s *Store) ResetCaches() {
 // refID returns the id of the reference row with these unique column
 // values, creating the row (with extra columns) when missing.
 func (s *Store) refID(ctx context.Context, table string, keyCols []string, keyVals []any, extraCols []string, extraVals []any) (int64, error) {
-	var kb strings.Builder
-	for _, v := range keyVals {
-		fmt.Fprintf(&kb, "%v\x00", v)
-	}
-	key := kb.String()
+	key := refKey(keyVals)
 	if id, ok := s.refs.get(table, key); ok {
 		return id, nil
 	}
@@ -86,10 +82,16 @@ type jobRefs struct {
 	signature, buildPlatform, machinePlatform, machine, jobType, jobGroup, product int64
 }
 
+// refKey joins a row's key values; reference keys are strings.
 func refKey(vals []any) string {
 	var kb strings.Builder
 	for _, v := range vals {
-		fmt.Fprintf(&kb, "%v\x00", v)
+		if str, ok := v.(string); ok {
+			kb.WriteString(str)
+		} else {
+			fmt.Fprint(&kb, v)
+		}
+		kb.WriteByte(0)
 	}
 	return kb.String()
 }

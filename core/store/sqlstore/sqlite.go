@@ -33,6 +33,8 @@ var sqliteDialect = dialect{
 	jobUpsert:    sqliteJobUpsert(),
 	pushUpsert:   "ON CONFLICT (repository_id, revision) DO UPDATE SET author = excluded.author, time = excluded.time, branch = excluded.branch",
 	maxParams:    32000,
+	// The driver prepares every statement it runs.
+	cacheStatements: true,
 }
 
 // OpenSQLite opens (creating if needed) the embedded database file at path.
