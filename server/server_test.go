@@ -106,7 +106,7 @@ func TestRepositoryList(t *testing.T) {
 		ID              int64 `json:"id"`
 		Name            string
 		RepositoryGroup struct{ Name, Description string } `json:"repository_group"`
-		LifeCycleOrder  *int                                `json:"life_cycle_order"`
+		LifeCycleOrder  *int                               `json:"life_cycle_order"`
 	}
 	if err := json.Unmarshal(repos[0], &first); err != nil {
 		t.Fatal(err)
