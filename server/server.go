@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/uptrace/bunrouter"
 
+	"github.com/herder-ci/herder/core/auth"
 	"github.com/herder-ci/herder/core/model"
 )
 
@@ -34,14 +35,20 @@ type Options struct {
 	Registry *prometheus.Registry
 	// Ready lists named readiness checks for /readyz besides the store's ping.
 	Ready map[string]Readiness
+	// Tokens checks API tokens for writes and admin calls.
+	Tokens auth.TokenStore
+	// Plugins serves the plugin admin API; nil when no supervisor runs.
+	Plugins PluginAdmin
 }
 
 // Server routes HTTP requests.
 type Server struct {
-	store  Store
-	log    hclog.Logger
-	ready  map[string]Readiness
-	router *bunrouter.Router
+	store   Store
+	log     hclog.Logger
+	ready   map[string]Readiness
+	tokens  auth.TokenStore
+	plugins PluginAdmin
+	router  *bunrouter.Router
 
 	requests *prometheus.HistogramVec
 }
@@ -57,9 +64,11 @@ func New(opts Options) *Server {
 		reg = prometheus.NewRegistry()
 	}
 	s := &Server{
-		store: opts.Store,
-		log:   log.Named("http"),
-		ready: opts.Ready,
+		store:   opts.Store,
+		log:     log.Named("http"),
+		ready:   opts.Ready,
+		tokens:  opts.Tokens,
+		plugins: opts.Plugins,
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "herder_http_request_duration_seconds",
 			Help:    "HTTP request latency by route and status.",
@@ -85,6 +94,9 @@ func New(opts Options) *Server {
 	api.GET("/repository/", s.listRepositories)
 	api.GET("/repository/:id/", s.getRepository)
 	api.GET("/failureclassification/", s.listFailureClassifications)
+
+	api.GET("/admin/plugins/", s.requireRole(model.RoleAdmin, s.pluginStatus))
+	api.POST("/admin/plugins/:name/reload/", s.requireRole(model.RoleAdmin, s.reloadPlugin))
 
 	return s
 }

@@ -73,6 +73,7 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 
 	srv := server.New(server.Options{
 		Store:    st,
+		Tokens:   st,
 		Log:      log,
 		Registry: reg,
 		Ready: map[string]server.Readiness{

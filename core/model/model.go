@@ -163,3 +163,30 @@ type RawEvent struct {
 	Received int64  // unix microseconds
 	Payload  []byte
 }
+
+// User is a person (or a script's identity) known to herder.
+type User struct {
+	ID          int64
+	Username    string
+	Email       string
+	IsStaff     bool
+	IsSuperuser bool
+}
+
+// Roles a credential carries: any signed-in user may classify failures
+// (sheriff); admins also manage plugins and bulk operations.
+const (
+	RoleSheriff = "sheriff"
+	RoleAdmin   = "admin"
+)
+
+// APIToken is a stored credential; only its hash is kept.
+type APIToken struct {
+	ID       int64
+	User     User
+	Name     string
+	Role     string
+	Created  int64
+	LastUsed int64
+	Revoked  bool
+}

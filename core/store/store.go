@@ -67,4 +67,14 @@ type Store interface {
 	Pushes(ctx context.Context, repositoryID int64, limit int) ([]model.Push, error)
 	// Counts reports row counts of the main tables, for status and tests.
 	Counts(ctx context.Context) (map[string]int64, error)
+
+	// EnsureUser returns the user with this username, creating it if needed;
+	// staff makes an existing user staff too.
+	EnsureUser(ctx context.Context, username, email string, staff bool) (model.User, error)
+	// CreateToken stores the hash of a new API token.
+	CreateToken(ctx context.Context, userID int64, name, role, hash string) (int64, error)
+	// TokenByHash finds a token that is not revoked; ErrNotFound otherwise.
+	TokenByHash(ctx context.Context, hash string) (model.APIToken, error)
+	Tokens(ctx context.Context) ([]model.APIToken, error)
+	RevokeToken(ctx context.Context, id int64) error
 }

@@ -6,12 +6,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/herder-ci/herder/core/ingest"
@@ -42,6 +44,7 @@ func Run(t *testing.T, open Factory) {
 		{"MissingPush", testMissingPush},
 		{"RawEvents", testRawEvents},
 		{"TreeherderJobFixtures", testTreeherderJobFixtures},
+		{"Tokens", testTokens},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -536,5 +539,40 @@ func testTreeherderJobFixtures(t *testing.T, s store.Store) {
 		if len(j.Logs) != len(d.Job.LogReferences) {
 			t.Errorf("%s: %d logs, want %d", j.GUID, len(j.Logs), len(d.Job.LogReferences))
 		}
+	}
+}
+
+func testTokens(t *testing.T, s store.Store) {
+	u, err := s.EnsureUser(ctx, "sheriff@example.com", "sheriff@example.com", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.EnsureUser(ctx, "sheriff@example.com", "", true)
+	if err != nil || again.ID != u.ID || !again.IsStaff {
+		t.Fatalf("EnsureUser again = %+v, %v", again, err)
+	}
+	id, err := s.CreateToken(ctx, u.ID, "ci", model.RoleAdmin, strings.Repeat("a", 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.TokenByHash(ctx, strings.Repeat("a", 64))
+	if err != nil || tok.ID != id || tok.Role != model.RoleAdmin || tok.User.Username != "sheriff@example.com" {
+		t.Fatalf("TokenByHash = %+v, %v", tok, err)
+	}
+	if _, err := s.TokenByHash(ctx, strings.Repeat("b", 64)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown hash: %v", err)
+	}
+	if err := s.RevokeToken(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.TokenByHash(ctx, strings.Repeat("a", 64)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("revoked token still found: %v", err)
+	}
+	if err := s.RevokeToken(ctx, id+100); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("revoking a missing token: %v", err)
+	}
+	list, err := s.Tokens(ctx)
+	if err != nil || len(list) != 1 || !list[0].Revoked {
+		t.Fatalf("Tokens = %+v, %v", list, err)
 	}
 }
