@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -69,6 +70,7 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 		}
 		storeReady.Store(true)
 		log.Info("storage ready", "backend", st.Backend(), "address", st.Addr())
+		sweepParked(ctx, pipeline, log)
 	}()
 
 	srv := server.New(server.Options{
@@ -118,4 +120,23 @@ func contextOrBackground(ctx context.Context) context.Context {
 		return context.Background()
 	}
 	return ctx
+}
+
+// sweepParked periodically stores parked jobs whose push has arrived some
+// other way than through this process's pipeline.
+func sweepParked(ctx context.Context, p *ingest.Pipeline, log hclog.Logger) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := p.Sweep(ctx); err != nil {
+				log.Warn("sweep parked jobs", "error", err)
+			} else if n > 0 {
+				log.Info("stored parked jobs", "pushes", n)
+			}
+		}
+	}
 }

@@ -2,7 +2,7 @@ package ingest
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"time"
@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/herder-ci/herder/core/model"
-	"github.com/herder-ci/herder/core/store"
 	"github.com/herder-ci/herder/sdk"
 )
 
@@ -23,6 +22,10 @@ type Store interface {
 	StoreJobs(ctx context.Context, jobs []model.Job) error
 	MarkSuperseded(ctx context.Context, guids []string) error
 	StoreRawEvents(ctx context.Context, events []model.RawEvent) error
+	ParkJobs(ctx context.Context, jobs []model.ParkedJob) error
+	ParkedRevisions(ctx context.Context) ([]model.RepoRevision, error)
+	ParkedJobs(ctx context.Context, repositoryID int64, revision string) ([]model.ParkedJob, error)
+	DeleteParked(ctx context.Context, ids []int64) error
 }
 
 // Pipeline stores what sources deliver. Its Accept is the durable sink the
@@ -39,6 +42,8 @@ type Pipeline struct {
 
 	events   *prometheus.CounterVec
 	rejected *prometheus.CounterVec
+	parked   prometheus.Counter
+	unparked prometheus.Counter
 }
 
 // NewPipeline makes a pipeline over a store. Metrics go to reg when non-nil.
@@ -56,9 +61,15 @@ func NewPipeline(s Store, log hclog.Logger, reg prometheus.Registerer) *Pipeline
 		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "herder_ingest_rejected_total", Help: "Events refused, by source and reason.",
 		}, []string{"source", "reason"}),
+		parked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herder_ingest_jobs_parked_total", Help: "Jobs that arrived before their push and were parked.",
+		}),
+		unparked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "herder_ingest_jobs_unparked_total", Help: "Parked jobs stored once their push arrived.",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(p.events, p.rejected)
+		reg.MustRegister(p.events, p.rejected, p.parked, p.unparked)
 	}
 	return p
 }
@@ -102,9 +113,10 @@ func (p *Pipeline) ReloadRepositories(ctx context.Context) error {
 
 // Accept stores a batch of events from a source: raw events into the
 // journal, then pushes, then jobs. Events naming an unknown or inactive
-// repository are refused and counted, as Treeherder drops them; jobs whose
-// push is not stored yet make Accept fail with a *store.MissingPushError
-// after everything else was stored, so the source redelivers them later.
+// repository are refused and counted, as Treeherder drops them. Jobs whose
+// push is not stored yet are parked in the database and stored when the push
+// arrives (Treeherder retries them with backoff instead): either way Accept
+// returns nil only once everything is durable, so the source may ack.
 func (p *Pipeline) Accept(ctx context.Context, source string, events []sdk.Event) error {
 	var raws []model.RawEvent
 	var pushes []model.Push
@@ -147,10 +159,74 @@ func (p *Pipeline) Accept(ctx context.Context, source string, events []sdk.Event
 		}
 		p.events.WithLabelValues(source, "push").Add(float64(len(pushes)))
 	}
-	if len(jobData) == 0 {
-		return nil
+	if len(jobData) > 0 {
+		if err := p.storeJobs(ctx, source, jobData); err != nil {
+			return err
+		}
 	}
-	return p.storeJobs(ctx, source, jobData)
+	for _, push := range pushes {
+		if err := p.unpark(ctx, model.RepoRevision{RepositoryID: push.RepositoryID, Revision: push.Revision}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unpark stores the jobs that waited for one push, if it is stored now.
+func (p *Pipeline) unpark(ctx context.Context, rr model.RepoRevision) error {
+	parked, err := p.store.ParkedJobs(ctx, rr.RepositoryID, rr.Revision)
+	if err != nil || len(parked) == 0 {
+		return err
+	}
+	ids, err := p.store.PushIDs(ctx, rr.RepositoryID, []string{rr.Revision})
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	data := make([]sdk.JobDatum, 0, len(parked))
+	done := make([]int64, 0, len(parked))
+	for _, pj := range parked {
+		var d sdk.JobDatum
+		if err := json.Unmarshal(pj.Payload, &d); err != nil {
+			// Written by us from a valid datum; unreadable means corruption.
+			p.log.Error("dropping unreadable parked job", "guid", pj.GUID, "error", err)
+		} else {
+			data = append(data, d)
+		}
+		done = append(done, pj.ID)
+	}
+	if err := p.storeJobs(ctx, parked[0].Source, data); err != nil {
+		return err
+	}
+	if err := p.store.DeleteParked(ctx, done); err != nil {
+		return err
+	}
+	p.unparked.Add(float64(len(data)))
+	return nil
+}
+
+// Sweep stores parked jobs whose push has arrived by another way (a push
+// stored by another process, or by a source that bypassed this pipeline).
+// The server runs it periodically; it returns how many pushes it unparked.
+func (p *Pipeline) Sweep(ctx context.Context) (int, error) {
+	revs, err := p.store.ParkedRevisions(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, rr := range revs {
+		ids, err := p.store.PushIDs(ctx, rr.RepositoryID, []string{rr.Revision})
+		if err != nil {
+			return n, err
+		}
+		if len(ids) == 0 {
+			continue
+		}
+		if err := p.unpark(ctx, rr); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // StoreJobData stores job data outside any source (fixture loading, the demo).
@@ -166,8 +242,8 @@ func (p *Pipeline) storeJobs(ctx context.Context, source string, data []sdk.JobD
 	jobs := make([]model.Job, 0, len(data))
 	need := map[int64]map[string]bool{}
 	var superseded []string
-	var missing *store.MissingPushError
-	for _, d := range data {
+	var origin []int // index in data of each job
+	for i, d := range data {
 		repo, ok, err := p.repository(ctx, d.Project)
 		if err != nil {
 			return err
@@ -179,6 +255,7 @@ func (p *Pipeline) storeJobs(ctx context.Context, source string, data []sdk.JobD
 		j := NormalizeJob(repo.Name, d)
 		j.RepositoryID = repo.ID
 		jobs = append(jobs, j)
+		origin = append(origin, i)
 		if need[repo.ID] == nil {
 			need[repo.ID] = map[string]bool{}
 		}
@@ -200,16 +277,27 @@ func (p *Pipeline) storeJobs(ctx context.Context, source string, data []sdk.JobD
 		}
 	}
 	ready := jobs[:0]
-	for _, j := range jobs {
+	var parked []model.ParkedJob
+	for i, j := range jobs {
 		id, ok := ids[key{j.RepositoryID, j.PushRevision}]
 		if !ok {
-			if missing == nil {
-				missing = &store.MissingPushError{Repository: j.RepositoryName, Revision: j.PushRevision}
+			payload, err := json.Marshal(data[origin[i]])
+			if err != nil {
+				return fmt.Errorf("park job %s: %w", j.GUID, err)
 			}
+			parked = append(parked, model.ParkedJob{RepositoryID: j.RepositoryID, Revision: j.PushRevision,
+				GUID: j.GUID, Source: source, Payload: payload})
 			continue
 		}
 		j.PushID = id
 		ready = append(ready, j)
+	}
+	if len(parked) > 0 {
+		if err := p.store.ParkJobs(ctx, parked); err != nil {
+			return err
+		}
+		p.parked.Add(float64(len(parked)))
+		p.log.Debug("jobs parked until their push arrives", "count", len(parked), "revision", parked[0].Revision)
 	}
 	if err := p.store.StoreJobs(ctx, ready); err != nil {
 		return err
@@ -220,19 +308,10 @@ func (p *Pipeline) storeJobs(ctx context.Context, source string, data []sdk.JobD
 			return err
 		}
 	}
-	if missing != nil {
-		return missing
-	}
 	return nil
 }
 
 func (p *Pipeline) reject(source, reason string, err error) {
 	p.rejected.WithLabelValues(source, reason).Inc()
 	p.log.Warn("event refused", "source", source, "reason", reason, "error", err)
-}
-
-// IsRetryable reports whether an Accept error means "try again later".
-func IsRetryable(err error) bool {
-	var mp *store.MissingPushError
-	return errors.As(err, &mp)
 }

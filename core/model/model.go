@@ -190,3 +190,20 @@ type APIToken struct {
 	LastUsed int64
 	Revoked  bool
 }
+
+// ParkedJob is a job datum waiting for its push to be stored.
+type ParkedJob struct {
+	ID           int64
+	RepositoryID int64
+	Revision     string
+	GUID         string
+	Source       string
+	Parked       int64 // unix microseconds
+	Payload      []byte
+}
+
+// RepoRevision names a push by repository and revision.
+type RepoRevision struct {
+	RepositoryID int64
+	Revision     string
+}

@@ -6,24 +6,12 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/herder-ci/herder/core/model"
 )
 
 // ErrNotFound is returned when a looked-up row does not exist.
 var ErrNotFound = errors.New("not found")
-
-// MissingPushError says a job names a push the store does not have yet. The
-// job must be retried later, never dropped: its push is probably on its way.
-type MissingPushError struct {
-	Repository string
-	Revision   string
-}
-
-func (e *MissingPushError) Error() string {
-	return fmt.Sprintf("no push %s in repository %s yet", e.Revision, e.Repository)
-}
 
 // Store is everything herder keeps.
 type Store interface {
@@ -57,6 +45,12 @@ type Store interface {
 	StoreJobs(ctx context.Context, jobs []model.Job) error
 	// MarkSuperseded sets the given jobs to completed/superseded.
 	MarkSuperseded(ctx context.Context, guids []string) error
+	// ParkJobs keeps jobs whose push is not stored yet; ParkedRevisions,
+	// ParkedJobs and DeleteParked let the pipeline store them once it is.
+	ParkJobs(ctx context.Context, jobs []model.ParkedJob) error
+	ParkedRevisions(ctx context.Context) ([]model.RepoRevision, error)
+	ParkedJobs(ctx context.Context, repositoryID int64, revision string) ([]model.ParkedJob, error)
+	DeleteParked(ctx context.Context, ids []int64) error
 	// StoreRawEvents appends events to the raw event journal.
 	StoreRawEvents(ctx context.Context, events []model.RawEvent) error
 
@@ -77,4 +71,5 @@ type Store interface {
 	TokenByHash(ctx context.Context, hash string) (model.APIToken, error)
 	Tokens(ctx context.Context) ([]model.APIToken, error)
 	RevokeToken(ctx context.Context, id int64) error
+
 }

@@ -399,20 +399,42 @@ func testLegacyRetryGUID(t *testing.T, s store.Store) {
 
 func testMissingPush(t *testing.T, s store.Store) {
 	p := newPipeline(t, s)
-	orphan := datum("orphan/0", sdk.StatePending, "unknown")
-	orphan.Revision = rev(42)
-	err := p.StoreJobData(ctx, "test", []sdk.JobDatum{orphan, datum("fine/0", sdk.StatePending, "unknown")})
-	var mp *store.MissingPushError
-	if !ingest.IsRetryable(err) || !asMissing(err, &mp) || mp.Revision != rev(42) {
-		t.Fatalf("want a retryable missing push error, got %v", err)
+	// Jobs that arrive before their push (any state, repeated) are parked,
+	// Accept succeeds, and they appear once the push is stored.
+	pending := datum("orphan/0", sdk.StatePending, "unknown")
+	pending.Revision = rev(42)
+	completed := datum("orphan/0", sdk.StateCompleted, "testfailed")
+	completed.Revision = rev(42)
+	storeData(t, p, completed, datum("fine/0", sdk.StatePending, "unknown"), pending, completed)
+	job(t, s, "fine/0") // the job whose push exists was stored at once
+	if jobs, _ := s.JobsByGUID(ctx, []string{"orphan/0"}); len(jobs) != 0 {
+		t.Fatalf("job stored before its push: %+v", jobs)
 	}
-	job(t, s, "fine/0") // the job whose push exists was stored anyway
-	if err := s.StorePushes(ctx, []model.Push{push(1, rev(42), 5000)}); err != nil {
+	if revs, err := s.ParkedRevisions(ctx); err != nil || len(revs) != 1 || revs[0].Revision != rev(42) {
+		t.Fatalf("parked revisions = %v, %v", revs, err)
+	}
+	pd := sdk.PushDatum{Project: "mozilla-central", Revision: rev(42), Author: "a@example.com", PushTimestamp: 5000}
+	if err := p.Accept(ctx, "pulse", []sdk.Event{{ID: "push-42", Push: &pd}}); err != nil {
 		t.Fatal(err)
 	}
-	storeData(t, p, orphan)
-	job(t, s, "orphan/0")
-	// Unknown and inactive repositories are refused, not retried.
+	if got := job(t, s, "orphan/0"); got.State != sdk.StateCompleted || got.Result != "testfailed" {
+		t.Fatalf("unparked job = %s/%s, want the completed message to win", got.State, got.Result)
+	}
+	if revs, _ := s.ParkedRevisions(ctx); len(revs) != 0 {
+		t.Fatalf("parked rows left behind: %v", revs)
+	}
+	// A push stored behind the pipeline's back is found by the sweep.
+	late := datum("late/0", sdk.StateRunning, "unknown")
+	late.Revision = rev(43)
+	storeData(t, p, late)
+	if err := s.StorePushes(ctx, []model.Push{push(1, rev(43), 6000)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := p.Sweep(ctx); err != nil || n != 1 {
+		t.Fatalf("sweep = %d, %v", n, err)
+	}
+	job(t, s, "late/0")
+	// Unknown and inactive repositories are refused, not parked.
 	unknown := datum("nowhere/0", sdk.StatePending, "unknown")
 	unknown.Project = "no-such-repo"
 	inactive := datum("onhold/0", sdk.StatePending, "unknown")
@@ -421,14 +443,9 @@ func testMissingPush(t *testing.T, s store.Store) {
 	if jobs, _ := s.JobsByGUID(ctx, []string{"nowhere/0", "onhold/0"}); len(jobs) != 0 {
 		t.Fatalf("jobs of unknown repositories stored: %+v", jobs)
 	}
-}
-
-func asMissing(err error, target **store.MissingPushError) bool {
-	mp, ok := err.(*store.MissingPushError)
-	if ok {
-		*target = mp
+	if revs, _ := s.ParkedRevisions(ctx); len(revs) != 0 {
+		t.Fatalf("refused jobs were parked: %v", revs)
 	}
-	return ok
 }
 
 func testRawEvents(t *testing.T, s store.Store) {
