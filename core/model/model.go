@@ -207,3 +207,29 @@ type RepoRevision struct {
 	RepositoryID int64
 	Revision     string
 }
+
+// Log kinds, each parsed in its own lane so one backlog never starves another.
+const (
+	LogKindRaw  = "raw"  // live_backing_log
+	LogKindJSON = "json" // errorsummary_json
+	LogKindPerf = "perf" // perfherder-data*.json artifacts
+)
+
+// Job classes a log lane takes: failed jobs' logs go first.
+const (
+	JobsFailed    = "failed"
+	JobsSucceeded = "succeeded"
+	JobsAny       = "any"
+)
+
+// LogTask is a log waiting to be parsed, with what its parser needs to know.
+type LogTask struct {
+	JobLogID     int64
+	JobID        int64
+	JobGUID      string
+	RepositoryID int64
+	Repository   string
+	Name         string
+	URL          string
+	JobResult    string
+}

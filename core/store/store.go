@@ -8,6 +8,7 @@ import (
 	"errors"
 
 	"github.com/herder-ci/herder/core/model"
+	"github.com/herder-ci/herder/sdk"
 )
 
 // ErrNotFound is returned when a looked-up row does not exist.
@@ -62,6 +63,15 @@ type Store interface {
 	// Counts reports row counts of the main tables, for status and tests.
 	Counts(ctx context.Context) (map[string]int64, error)
 
+	// PendingLogs lists logs waiting to be parsed, of one kind (model.LogKind*)
+	// and job class (model.Jobs*), leaving out the ids in skip.
+	PendingLogs(ctx context.Context, kind, jobs string, skip []int64, limit int) ([]model.LogTask, error)
+	// StoreLogResult records a parse result, replacing an earlier one.
+	StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogParseResult) error
+	// ResetLogs makes parsed and failed logs of jobs submitted since `since`
+	// pending again (only those of another algorithm version, if given).
+	ResetLogs(ctx context.Context, since int64, version string) (int64, error)
+
 	// EnsureUser returns the user with this username, creating it if needed;
 	// staff makes an existing user staff too.
 	EnsureUser(ctx context.Context, username, email string, staff bool) (model.User, error)
@@ -71,5 +81,4 @@ type Store interface {
 	TokenByHash(ctx context.Context, hash string) (model.APIToken, error)
 	Tokens(ctx context.Context) ([]model.APIToken, error)
 	RevokeToken(ctx context.Context, id int64) error
-
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, open Factory) {
 		{"RawEvents", testRawEvents},
 		{"TreeherderJobFixtures", testTreeherderJobFixtures},
 		{"Tokens", testTokens},
+		{"LogResults", testLogResults},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,220 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/herder-ci/herder/core/model"
+	"github.com/herder-ci/herder/sdk"
+)
+
+// logKindWhere selects the job_log rows of one kind.
+var logKindWhere = map[string]string{
+	model.LogKindRaw:  "l.name = 'live_backing_log'",
+	model.LogKindJSON: "l.name = 'errorsummary_json'",
+	model.LogKindPerf: "l.name LIKE 'perfherder-data%'",
+}
+
+// PendingLogs returns up to limit pending logs of one kind, oldest first, of
+// jobs whose result is in the given class (model.JobsFailed: every result but
+// success; model.JobsSucceeded; model.JobsAny), leaving out the ids in skip
+// (those already being parsed).
+func (s *Store) PendingLogs(ctx context.Context, kind, jobs string, skip []int64, limit int) ([]model.LogTask, error) {
+	where, ok := logKindWhere[kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown log kind %q", kind)
+	}
+	q := `SELECT l.id, l.job_id, j.guid, j.repository_id, r.name, l.name, l.url, j.result
+		FROM job_log l JOIN job j ON j.id = l.job_id JOIN repository r ON r.id = j.repository_id
+		WHERE l.status = ? AND ` + where
+	args := []any{model.LogPending}
+	switch jobs {
+	case model.JobsFailed:
+		q += " AND j.result <> ?"
+		args = append(args, sdk.ResultSuccess)
+	case model.JobsSucceeded:
+		q += " AND j.result = ?"
+		args = append(args, sdk.ResultSuccess)
+	case model.JobsAny:
+	default:
+		return nil, fmt.Errorf("unknown job class %q", jobs)
+	}
+	if len(skip) > 0 {
+		q += " AND l.id NOT IN " + inList(len(skip))
+		args = append(args, anySlice(skip)...)
+	}
+	q += " ORDER BY l.id LIMIT ?"
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("pending %s logs: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []model.LogTask
+	for rows.Next() {
+		var t model.LogTask
+		if err := rows.Scan(&t.JobLogID, &t.JobID, &t.JobGUID, &t.RepositoryID, &t.Repository, &t.Name, &t.URL, &t.JobResult); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+var logStatusCodes = map[string]int{
+	sdk.LogStatusParsed:      model.LogParsed,
+	sdk.LogStatusFailed:      model.LogFailed,
+	sdk.LogStatusSkippedSize: model.LogSkippedSize,
+}
+
+// StoreLogResult records a parse: the log's status, reason and algorithm
+// version, and what the parser found. A reparse replaces the earlier result
+// of the same log.
+func (s *Store) StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogParseResult) error {
+	status, ok := logStatusCodes[r.Status]
+	if !ok {
+		return fmt.Errorf("log %d: unknown parse status %q", t.JobLogID, r.Status)
+	}
+	var groupIDs []int64
+	if len(r.Groups) > 0 {
+		rows := make([][]any, len(r.Groups))
+		for i, g := range r.Groups {
+			rows[i] = []any{g.Group}
+		}
+		ids, err := s.refIDs(ctx, "test_group", []string{"name"}, nil, rows)
+		if err != nil {
+			return err
+		}
+		groupIDs = ids
+	}
+	reason := r.Reason
+	if len(reason) > 255 {
+		reason = reason[:255]
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE job_log SET status = ?, status_reason = ?, algorithm_version = ? WHERE id = ?",
+			status, reason, r.AlgorithmVersion, t.JobLogID); err != nil {
+			return fmt.Errorf("update log %d: %w", t.JobLogID, err)
+		}
+		if t.Name == sdk.LogLiveBacking && status == model.LogParsed {
+			if err := s.replaceTextLogErrors(ctx, tx, t.JobID, r.Errors); err != nil {
+				return err
+			}
+		}
+		if t.Name == sdk.LogErrorSummary && status == model.LogParsed {
+			if err := s.replaceFailureLines(ctx, tx, t, r.FailureLines); err != nil {
+				return err
+			}
+			if err := s.replaceGroups(ctx, tx, t.JobLogID, r.Groups, groupIDs); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) replaceTextLogErrors(ctx context.Context, tx *sql.Tx, jobID int64, errs []sdk.ErrorLine) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM text_log_error WHERE job_id = ?", jobID); err != nil {
+		return fmt.Errorf("clear text log errors of job %d: %w", jobID, err)
+	}
+	const cols = 3
+	step := chunkSize(s.d.maxParams, cols)
+	for start := 0; start < len(errs); start += step {
+		end := min(start+step, len(errs))
+		args := make([]any, 0, (end-start)*cols)
+		for _, e := range errs[start:end] {
+			args = append(args, jobID, e.Line, e.LineNumber)
+		}
+		q := s.d.insertIgnore + " INTO text_log_error (job_id, line, line_number) VALUES " + placeholders(end-start, cols)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("store text log errors of job %d: %w", jobID, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) replaceFailureLines(ctx context.Context, tx *sql.Tx, t model.LogTask, lines []sdk.FailureLine) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM failure_line WHERE job_log_id = ?", t.JobLogID); err != nil {
+		return fmt.Errorf("clear failure lines of log %d: %w", t.JobLogID, err)
+	}
+	const cols = 18
+	now := s.now().Unix()
+	step := chunkSize(s.d.maxParams, cols)
+	for start := 0; start < len(lines); start += step {
+		end := min(start+step, len(lines))
+		args := make([]any, 0, (end-start)*cols)
+		for _, l := range lines[start:end] {
+			var known any
+			if len(l.KnownIntermittent) > 0 {
+				known = joinJSON(l.KnownIntermittent)
+			}
+			args = append(args, t.JobGUID, t.RepositoryID, t.JobLogID, cut(l.Action, 15), l.Line, l.Test, l.Subtest,
+				cutPtr(&l.Status, 7), cutPtr(l.Expected, 7), l.Message, l.Signature, cutPtr(l.Level, 8), l.Stack,
+				l.StackwalkStdout, l.StackwalkStderr, known, now, now)
+		}
+		q := s.d.insertIgnore + ` INTO failure_line (job_guid, repository_id, job_log_id, action, line, test, subtest,
+			status, expected, message, signature, level, stack, stackwalk_stdout, stackwalk_stderr, known_intermittent,
+			created, modified) VALUES ` + placeholders(end-start, cols)
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("store failure lines of log %d: %w", t.JobLogID, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) replaceGroups(ctx context.Context, tx *sql.Tx, jobLogID int64, groups []sdk.GroupResult, ids []int64) error {
+	if _, err := tx.ExecContext(ctx, "DELETE FROM group_status WHERE job_log_id = ?", jobLogID); err != nil {
+		return fmt.Errorf("clear group results of log %d: %w", jobLogID, err)
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(groups)*4)
+	for i, g := range groups {
+		args = append(args, jobLogID, ids[i], g.Status, g.Duration)
+	}
+	q := s.d.insertIgnore + " INTO group_status (job_log_id, group_id, status, duration) VALUES " + placeholders(len(groups), 4)
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("store group results of log %d: %w", jobLogID, err)
+	}
+	return nil
+}
+
+// ResetLogs marks parsed or failed logs of jobs submitted since `since` (unix
+// seconds) as pending again, so they are parsed anew; with version set, only
+// logs parsed by another algorithm version. It returns how many it reset.
+func (s *Store) ResetLogs(ctx context.Context, since int64, version string) (int64, error) {
+	q := `UPDATE job_log SET status = ?, status_reason = '' WHERE status IN (?, ?)
+		AND job_id IN (SELECT id FROM job WHERE submit_time >= ?)`
+	args := []any{model.LogPending, model.LogParsed, model.LogFailed, since}
+	if version != "" {
+		q += " AND algorithm_version <> ?"
+		args = append(args, version)
+	}
+	res, err := s.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("reset logs: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func cutPtr(s *string, n int) any {
+	if s == nil {
+		return nil
+	}
+	return cut(*s, n)
+}
+
+func joinJSON(xs []string) string {
+	b, _ := json.Marshal(xs) // strings always marshal
+	return string(b)
+}
