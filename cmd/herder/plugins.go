@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -732,15 +733,31 @@ func startPlugins(cfg *config.Config, log hclog.Logger, reg prometheus.Registere
 }
 
 // pluginAdmin serves the supervisor to the admin API (server.PluginAdmin):
-// GET /api/admin/plugins/ and POST /api/admin/plugins/{name}/reload/.
-type pluginAdmin struct{ sup *pluginhost.Supervisor }
+// GET /api/admin/plugins/ and POST /api/admin/plugins/{name}/reload/. The
+// supervisor arrives once the database is ready; until then there are no
+// plugins to show.
+type pluginAdmin struct {
+	sup atomic.Pointer[pluginhost.Supervisor]
+}
 
-var _ server.PluginAdmin = pluginAdmin{}
+var _ server.PluginAdmin = (*pluginAdmin)(nil)
 
-func (a pluginAdmin) PluginStatus() any { return a.sup.Status() }
+func (a *pluginAdmin) set(s *pluginhost.Supervisor) { a.sup.Store(s) }
+func (a *pluginAdmin) get() *pluginhost.Supervisor  { return a.sup.Load() }
 
-func (a pluginAdmin) ReloadPlugin(ctx context.Context, name string) error {
-	err := a.sup.Reload(ctx, name)
+func (a *pluginAdmin) PluginStatus() any {
+	if sup := a.get(); sup != nil {
+		return sup.Status()
+	}
+	return []any{}
+}
+
+func (a *pluginAdmin) ReloadPlugin(ctx context.Context, name string) error {
+	sup := a.get()
+	if sup == nil {
+		return fmt.Errorf("plugin %q: %w", name, server.ErrNotFound)
+	}
+	err := sup.Reload(ctx, name)
 	if errors.Is(err, pluginhost.ErrUnknownPlugin) {
 		return fmt.Errorf("%w: %w", server.ErrNotFound, err)
 	}

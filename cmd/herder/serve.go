@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -16,7 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	"github.com/herder-ci/herder/core/dispatch"
 	"github.com/herder-ci/herder/core/ingest"
+	"github.com/herder-ci/herder/core/pluginhost"
+	"github.com/herder-ci/herder/core/store/sqlstore"
+	"github.com/herder-ci/herder/sdk"
 	"github.com/herder-ci/herder/server"
 )
 
@@ -61,7 +67,13 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 	// readiness at once and prepare the store in the background.
 	var storeReady atomic.Bool
 	pipeline := ingest.NewPipeline(st, log, reg)
+	// Plugins start once the database is ready: a source's first batch must
+	// find the schema there.
+	admin := &pluginAdmin{}
+	var background sync.WaitGroup
+	background.Add(1)
 	go func() {
+		defer background.Done()
 		if err := waitForStore(ctx, st, cfg, cfg.Storage.AutoMigrate && !noMigrate, log); err != nil {
 			return
 		}
@@ -70,12 +82,20 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 		}
 		storeReady.Store(true)
 		log.Info("storage ready", "backend", st.Backend(), "address", st.Addr())
+		sup, err := startPlugins(cfg, log, reg, pipeline)
+		if err != nil {
+			log.Error("plugins not started", "error", err)
+		} else {
+			admin.set(sup)
+			startProcessing(ctx, &background, sup, st, log, reg)
+		}
 		sweepParked(ctx, pipeline, log)
 	}()
 
 	srv := server.New(server.Options{
 		Store:    st,
 		Tokens:   st,
+		Plugins:  admin,
 		Log:      log,
 		Registry: reg,
 		Ready: map[string]server.Readiness{
@@ -111,8 +131,50 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("graceful shutdown: %w", err)
 	}
+	// Work in flight finishes or stays pending in the database; then the
+	// plugins stop, and only then the store closes.
+	background.Wait()
+	if sup := admin.get(); sup != nil {
+		if err := sup.Stop(shutdownCtx); err != nil {
+			log.Warn("stop plugins", "error", err)
+		}
+	}
 	log.Info("stopped")
 	return nil
+}
+
+// startProcessing runs a log dispatcher for every processor that consumes
+// log.parse tasks, once the processor has said so.
+func startProcessing(ctx context.Context, wg *sync.WaitGroup, sup *pluginhost.Supervisor, st *sqlstore.Store, log hclog.Logger, reg prometheus.Registerer) {
+	for _, p := range sup.Processors() {
+		wg.Add(1)
+		go func(name string) {
+			defer wg.Done()
+			if err := sup.WaitRunning(ctx, name); err != nil {
+				return
+			}
+			for _, d := range sup.Processors() {
+				if d.Name == name && slices.Contains(d.Info.Consumes, sdk.TaskLogParse) {
+					log.Info("parsing logs", "processor", name)
+					dispatch.NewLogDispatcher(st, supervisorProcessor{sup}, dispatch.LogOptions{
+						Processor: name, Log: log, Registry: reg,
+					}).Run(ctx)
+				}
+			}
+		}(p.Name)
+	}
+}
+
+// supervisorProcessor lets the dispatcher call processor plugins, marking
+// failures that retrying cannot cure as permanent.
+type supervisorProcessor struct{ sup *pluginhost.Supervisor }
+
+func (p supervisorProcessor) Process(ctx context.Context, name string, task sdk.Task) (sdk.Result, error) {
+	res, err := p.sup.Process(ctx, name, task)
+	if errors.Is(err, pluginhost.ErrPermanent) {
+		return res, sdk.Permanent(err)
+	}
+	return res, err
 }
 
 func contextOrBackground(ctx context.Context) context.Context {
