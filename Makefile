@@ -28,7 +28,8 @@ plugins: host
 		$(BIN)/herder plugins lock $(addprefix $(BIN)/plugins/,$(PLUGINS)); \
 	fi
 
-# The web UI is built into server/ui/static, which the host embeds.
+# The web UI is built into server/ui/dist, which the host embeds (a host built
+# without it serves a placeholder page).
 frontend:
 	@if [ -f frontend/package.json ]; then \
 		cd frontend && npm ci --no-audit --no-fund && npm run build; \

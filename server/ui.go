@@ -10,11 +10,22 @@ import (
 	"github.com/uptrace/bunrouter"
 )
 
-// ui holds the built web UI. `make build` writes the React app's bundle into
-// ui/static before compiling, so the binary serves it with no files beside it.
+// ui holds the web UI. `make build` builds the React app (frontend/) into
+// ui/dist before compiling, so the binary serves it with no files beside it;
+// a binary built without it serves the placeholder page in ui/static.
 //
-//go:embed all:ui/static
+//go:embed all:ui
 var ui embed.FS
+
+// uiRoot is the built app when present, else the placeholder.
+var uiRoot = func() fs.FS {
+	if _, err := fs.Stat(ui, "ui/dist/index.html"); err == nil {
+		sub, _ := fs.Sub(ui, "ui/dist")
+		return sub
+	}
+	sub, _ := fs.Sub(ui, "ui/static")
+	return sub
+}()
 
 // serveUI serves a static asset when one exists at the path, and the app's
 // index.html for every other non-API path, so client-side routes such as
@@ -23,10 +34,7 @@ func (s *Server) serveUI(w http.ResponseWriter, req bunrouter.Request) error {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
 		return writeError(w, http.StatusNotFound, "Not found: "+req.URL.Path)
 	}
-	static, err := fs.Sub(ui, "ui/static")
-	if err != nil {
-		return err
-	}
+	static := uiRoot
 	name := strings.TrimPrefix(path.Clean(req.URL.Path), "/")
 	if name != "" && name != "index.html" {
 		if f, err := static.Open(name); err == nil {
