@@ -47,6 +47,11 @@ run: build
 test: lint
 	$(GO) test -count=1 -timeout 30m ./...
 	@if [ -f frontend/package.json ]; then cd frontend && npm ci --no-audit --no-fund && npm test; fi
+	@if [ -f frontend/package.json ]; then \
+		if [ -x /usr/bin/chromium ]; then cd frontend && npm run e2e; \
+		elif [ "$$HERDER_REQUIRE_SERVICES" = 1 ]; then echo "the UI's end-to-end tests need /usr/bin/chromium (scripts/services.sh chromium)"; exit 1; \
+		else echo "skipping the UI's end-to-end tests: no /usr/bin/chromium (sudo bash scripts/services.sh chromium)"; fi; \
+	fi
 
 test-race:
 	$(GO) test -race -count=1 -timeout 30m ./...
