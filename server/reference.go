@@ -55,7 +55,7 @@ func (s *Server) listRepositories(w http.ResponseWriter, req bunrouter.Request) 
 			out = append(out, toRepositoryJSON(r))
 		}
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return sendCached(w, req.Request, out)
 }
 
 func (s *Server) getRepository(w http.ResponseWriter, req bunrouter.Request) error {
@@ -88,5 +88,5 @@ func (s *Server) listFailureClassifications(w http.ResponseWriter, req bunrouter
 	for _, fc := range fcs {
 		out = append(out, fcJSON{fc.ID, fc.Name})
 	}
-	return writeJSON(w, http.StatusOK, out)
+	return sendCached(w, req.Request, out)
 }

@@ -98,6 +98,9 @@ func New(opts Options) *Server {
 	api.GET("/admin/plugins/", s.requireRole(model.RoleAdmin, s.pluginStatus))
 	api.POST("/admin/plugins/:name/reload/", s.requireRole(model.RoleAdmin, s.reloadPlugin))
 
+	// Treeherder's read endpoints, /api/schema/ and /docs/ (api_*.go).
+	s.routeReadAPI(api)
+
 	return s
 }
 

@@ -81,4 +81,47 @@ type Store interface {
 	TokenByHash(ctx context.Context, hash string) (model.APIToken, error)
 	Tokens(ctx context.Context) ([]model.APIToken, error)
 	RevokeToken(ctx context.Context, id int64) error
+
+	// API reads: what the REST API serves (see queries.go for the types).
+	// Reference rows are resolved through an in-process cache, since they
+	// never change once written. Lookups of a missing row return ErrNotFound.
+
+	// QueryJobs lists jobs matching q, reference data resolved, no logs.
+	QueryJobs(ctx context.Context, q JobQuery) ([]JobRecord, error)
+	// CountJobs counts the jobs matching q's repository and conditions.
+	CountJobs(ctx context.Context, q JobQuery) (int64, error)
+	// JobByID returns a job with its logs; repositoryID 0 matches any.
+	JobByID(ctx context.Context, repositoryID, id int64) (JobRecord, error)
+	// JobLogs lists the logs of the given jobs of a repository, by id.
+	JobLogs(ctx context.Context, repositoryID int64, jobIDs []int64) ([]model.JobLog, error)
+	// JobLogByID returns one log of a repository's job.
+	JobLogByID(ctx context.Context, repositoryID, id int64) (model.JobLog, error)
+	TextLogErrors(ctx context.Context, jobID int64) ([]TextLogError, error)
+	TaskclusterMetadata(ctx context.Context, jobIDs []int64) ([]TaskclusterMetadata, error)
+	OptionCollections(ctx context.Context) ([]OptionCollection, error)
+	MachinePlatforms(ctx context.Context) ([]MachinePlatform, error)
+	// QueryPushes lists pushes newest first with their newest 20 commits.
+	QueryPushes(ctx context.Context, q PushQuery) ([]PushRecord, error)
+	// PushByID returns a push of a repository; repositoryID 0 matches any.
+	PushByID(ctx context.Context, repositoryID, id int64) (PushRecord, error)
+	// PushExists reports whether a push of the repository has this id.
+	PushExists(ctx context.Context, repositoryID, id int64) (bool, error)
+	// PushTime returns the time of the push with this revision (a prefix when
+	// shorter than 40 characters).
+	PushTime(ctx context.Context, repositoryID int64, revision string) (int64, error)
+	// PushStatus counts the tier 1-2 jobs that are not classified of each
+	// push of the repository, by state and result; other repositories'
+	// pushes and pushes without such jobs have no entry.
+	PushStatus(ctx context.Context, repositoryID int64, pushIDs []int64) (map[int64][]StateCount, error)
+	JobNotes(ctx context.Context, jobIDs []int64) ([]JobNote, error)
+	BugJobMaps(ctx context.Context, jobIDs []int64) ([]BugJobMap, error)
+	// FailureCountsByBug counts jobs linked to each bug, most first.
+	FailureCountsByBug(ctx context.Context, q FailureQuery) ([]BugCount, error)
+	// FailuresByBug lists the jobs linked to q.BugID, newest push first.
+	FailuresByBug(ctx context.Context, q FailureQuery) ([]BugFailure, error)
+	// FailureCounts counts pushes and failures per UTC day: jobs linked to
+	// q.BugID, or every job classified intermittent when BugID is nil.
+	FailureCounts(ctx context.Context, q FailureQuery) ([]DayCount, error)
+	PerformanceSignatures(ctx context.Context, q PerfSignatureQuery) ([]PerfSignature, error)
+	PerformanceData(ctx context.Context, q PerfDataQuery) ([]PerfDatum, error)
 }

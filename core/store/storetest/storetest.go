@@ -46,6 +46,7 @@ func Run(t *testing.T, open Factory) {
 		{"TreeherderJobFixtures", testTreeherderJobFixtures},
 		{"Tokens", testTokens},
 		{"LogResults", testLogResults},
+		{"APIReads", testAPIReads},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
