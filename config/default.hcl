@@ -27,3 +27,17 @@ schedule "cycle_data" {
   cron = "@daily"
   args = { days = "120" }
 }
+
+# The log parser (plugins/logparser, built by `make build` to
+# bin/plugins/logparser). Without the binary herder still serves; the
+# plugin is reported as failed and logs stay pending until it is installed.
+plugin "logparser" {}
+
+processor "logparser" {
+  plugin = "logparser"
+  config {
+    # Where logs may be downloaded from: the demo logs `herder serve`
+    # serves itself (`herder demo`), and Firefox CI's.
+    allowed_hosts = ["127.0.0.1:8080", "localhost:8080", "firefox-ci-tc.services.mozilla.com", "*.taskcluster-artifacts.net"]
+  }
+}

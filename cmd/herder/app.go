@@ -9,6 +9,7 @@ import (
 
 	"github.com/herder-ci/herder/config"
 	"github.com/herder-ci/herder/core/model"
+	"github.com/herder-ci/herder/core/perf"
 	"github.com/herder-ci/herder/core/store/sqlstore"
 )
 
@@ -49,6 +50,9 @@ func prepareStore(ctx context.Context, s *sqlstore.Store, cfg *config.Config, mi
 		}
 	}
 	if err := s.SeedFailureClassifications(ctx); err != nil {
+		return err
+	}
+	if err := perf.Seed(ctx, s); err != nil {
 		return err
 	}
 	return loadRepositories(ctx, s, cfg)

@@ -65,6 +65,7 @@ func init() {
 		},
 	})
 	var pushes int
+	var logBase string
 	demoCmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Load the demo dataset (pushes and jobs of a few repositories) through the ingestion path",
@@ -83,7 +84,7 @@ func init() {
 			if err := prepareStore(ctx, st, cfg, cfg.Storage.AutoMigrate); err != nil {
 				return err
 			}
-			events := demo.Events(demo.Options{PushesPerRepo: pushes, Now: time.Now()})
+			events := demo.Events(demo.Options{PushesPerRepo: pushes, Now: time.Now(), LogBaseURL: logBase})
 			p := ingest.NewPipeline(st, newLogger(cfg), nil)
 			if err := p.Accept(ctx, "demo", events); err != nil {
 				return fmt.Errorf("load demo data: %w", err)
@@ -98,5 +99,7 @@ func init() {
 		},
 	}
 	demoCmd.Flags().IntVar(&pushes, "pushes", 6, "pushes per repository")
+	demoCmd.Flags().StringVar(&logBase, "log-base-url", "http://127.0.0.1:8080/demo/logs",
+		"where the demo jobs' logs are served (herder serve serves them under /demo/logs); empty: Taskcluster URLs")
 	rootCmd.AddCommand(demoCmd)
 }

@@ -18,8 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
+	demologs "github.com/herder-ci/herder/core/demo/logs"
 	"github.com/herder-ci/herder/core/dispatch"
 	"github.com/herder-ci/herder/core/ingest"
+	"github.com/herder-ci/herder/core/perf"
 	"github.com/herder-ci/herder/core/pluginhost"
 	"github.com/herder-ci/herder/core/store/sqlstore"
 	"github.com/herder-ci/herder/sdk"
@@ -111,8 +113,13 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)
 	}
+	// The demo dataset's job logs (`herder demo`) point here, so `make run`
+	// parses logs without reaching Firefox CI.
+	mux := http.NewServeMux()
+	mux.Handle("GET "+demologs.Prefix, demologs.Handler())
+	mux.Handle("/", srv)
 	httpServer := &http.Server{
-		Handler:           srv,
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
@@ -146,6 +153,7 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 // startProcessing runs a log dispatcher for every processor that consumes
 // log.parse tasks, once the processor has said so.
 func startProcessing(ctx context.Context, wg *sync.WaitGroup, sup *pluginhost.Supervisor, st *sqlstore.Store, log hclog.Logger, reg prometheus.Registerer) {
+	perfData := perf.NewIngester(st, log, reg)
 	for _, p := range sup.Processors() {
 		wg.Add(1)
 		go func(name string) {
@@ -157,7 +165,7 @@ func startProcessing(ctx context.Context, wg *sync.WaitGroup, sup *pluginhost.Su
 				if d.Name == name && slices.Contains(d.Info.Consumes, sdk.TaskLogParse) {
 					log.Info("parsing logs", "processor", name)
 					dispatch.NewLogDispatcher(st, supervisorProcessor{sup}, dispatch.LogOptions{
-						Processor: name, Log: log, Registry: reg,
+						Processor: name, Log: log, Registry: reg, Perf: perfData,
 					}).Run(ctx)
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/herder-ci/herder/sdk"
@@ -21,6 +22,11 @@ type Options struct {
 	PushesPerRepo  int       // default 6
 	Now            time.Time // the newest push is a little before Now
 	TaskclusterURL string    // root URL in log links; default Mozilla's
+	// LogBaseURL, when set, makes completed jobs' logs point at the demo
+	// logs `herder serve` serves (core/demo/logs), e.g.
+	// http://127.0.0.1:8080/demo/logs, instead of Taskcluster URLs that
+	// lead nowhere.
+	LogBaseURL string
 }
 
 type platform struct {
@@ -162,6 +168,10 @@ func job(opts Options, repo, revision string, pushTime int64, pushIdx, n int, pl
 	}
 	if state == sdk.StateCompleted {
 		d.Job.EndTimestamp = end
+		if opts.LogBaseURL != "" {
+			d.Job.LogReferences = demoLogs(strings.TrimSuffix(opts.LogBaseURL, "/"), k, result)
+			return d
+		}
 		logURL := fmt.Sprintf("%s/api/queue/v1/task/%s/runs/0/artifacts/public/logs/live_backing.log", opts.TaskclusterURL, taskID)
 		d.Job.LogReferences = []sdk.LogReference{{Name: sdk.LogLiveBacking, URL: logURL, ParseStatus: "pending"}}
 		if k.jobKind == "test" && result != sdk.ResultSuccess {
@@ -172,4 +182,37 @@ func job(opts Options, repo, revision string, pushTime int64, pushIdx, n int, pl
 		}
 	}
 	return d
+}
+
+// demoLogs picks a job's logs among the demo logs (core/demo/logs): a
+// failed test job gets its suite's failing log and errorsummary, a busted
+// build the failed build's log, an infrastructure failure (retry,
+// exception) the aborted task's log, and successful jobs passing logs (a
+// build's with its build metrics as PERFHERDER_DATA).
+func demoLogs(base string, k kind, result string) []sdk.LogReference {
+	ref := func(name, file string) sdk.LogReference {
+		return sdk.LogReference{Name: name, URL: base + "/" + file, ParseStatus: "pending"}
+	}
+	switch {
+	case result == sdk.ResultSuccess && k.jobKind == "build":
+		return []sdk.LogReference{ref(sdk.LogLiveBacking, "build-pass.log")}
+	case result == sdk.ResultSuccess:
+		return []sdk.LogReference{ref(sdk.LogLiveBacking, "test-pass.log")}
+	case result == sdk.ResultBusted:
+		return []sdk.LogReference{ref(sdk.LogLiveBacking, "build-fail.log")}
+	case result != sdk.ResultTestFailed:
+		return []sdk.LogReference{ref(sdk.LogLiveBacking, "infra-fail.log")}
+	}
+	suite := "mochitest-browser-chrome"
+	switch {
+	case strings.HasPrefix(k.name, "mochitest-plain"):
+		suite = "mochitest-plain"
+	case strings.HasPrefix(k.name, "xpcshell"):
+		suite = "xpcshell"
+	case strings.HasPrefix(k.name, "reftest"), strings.HasPrefix(k.name, "jsreftest"):
+		suite = "reftest"
+	case strings.HasPrefix(k.name, "web-platform-tests"):
+		suite = "web-platform-tests"
+	}
+	return []sdk.LogReference{ref(sdk.LogLiveBacking, suite+".log"), ref(sdk.LogErrorSummary, suite+"_errorsummary.log")}
 }

@@ -2,9 +2,11 @@ package demo
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
+	demologs "github.com/herder-ci/herder/core/demo/logs"
 	"github.com/herder-ci/herder/sdk"
 )
 
@@ -42,6 +44,40 @@ func TestEventsAreDeterministicAndVaried(t *testing.T) {
 	for _, want := range []string{"completed/success", "completed/testfailed", "completed/busted", "pending/unknown", "running/unknown"} {
 		if results[want] == 0 {
 			t.Errorf("no %s job in the demo data: %v", want, results)
+		}
+	}
+}
+
+func TestDemoLogsPointAtEmbeddedLogs(t *testing.T) {
+	events := Events(Options{Now: time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC), LogBaseURL: "http://127.0.0.1:8080/demo/logs/"})
+	used := map[string]bool{}
+	for _, e := range events {
+		if e.Job == nil {
+			continue
+		}
+		j := e.Job.Job
+		names := map[string]bool{}
+		for _, l := range j.LogReferences {
+			name, ok := strings.CutPrefix(l.URL, "http://127.0.0.1:8080/demo/logs/")
+			if !ok {
+				t.Fatalf("log URL %s is not under the base", l.URL)
+			}
+			if _, ok := demologs.Read(name); !ok {
+				t.Fatalf("job %s: demo log %s does not exist", j.JobGUID, name)
+			}
+			used[name] = true
+			names[l.Name] = true
+		}
+		if j.State == sdk.StateCompleted && !names[sdk.LogLiveBacking] {
+			t.Errorf("completed job %s without a raw log", j.JobGUID)
+		}
+		if j.Result == sdk.ResultTestFailed && !names[sdk.LogErrorSummary] {
+			t.Errorf("failed test job %s without an errorsummary", j.JobGUID)
+		}
+	}
+	for _, n := range demologs.Names() {
+		if !used[n] {
+			t.Errorf("demo log %s is used by no job", n)
 		}
 	}
 }

@@ -25,6 +25,12 @@ type LogStore interface {
 	StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogParseResult) error
 }
 
+// PerfStore stores the performance data of a stored parse result
+// (core/perf.Ingester).
+type PerfStore interface {
+	StorePerfData(ctx context.Context, t model.LogTask, r sdk.LogParseResult) error
+}
+
 // Processor runs one task on a named processor (the plugin supervisor, or an
 // in-process implementation in tests). Errors that retrying cannot cure are
 // marked with sdk.Permanent.
@@ -60,6 +66,8 @@ type LogOptions struct {
 	Backoff     time.Duration // first retry delay, doubled each attempt; default 10 s
 	Log         hclog.Logger
 	Registry    prometheus.Registerer
+	// Perf, when set, stores the performance data of parsed logs.
+	Perf PerfStore
 }
 
 // LogDispatcher parses pending logs through a processor.
@@ -256,6 +264,11 @@ func (d *LogDispatcher) parse(ctx context.Context, l Lane, t model.LogTask) {
 			d.retryLater(t, err)
 		}
 		return
+	}
+	if d.opts.Perf != nil && len(result.PerfData) > 0 {
+		if err := d.opts.Perf.StorePerfData(ctx, t, result); err != nil && ctx.Err() == nil {
+			d.log.Error("store performance data", "job_log", t.JobLogID, "error", err)
+		}
 	}
 	d.mu.Lock()
 	delete(d.retry, t.JobLogID)
