@@ -438,8 +438,16 @@ func (a *readAPI) bugSuggestions(w http.ResponseWriter, req bunrouter.Request, p
 	if err := a.jobExists(req, repo.ID, id); err != nil {
 		return err
 	}
-	// The bug matcher stores suggestions; until it runs there are none.
-	return sendJSON(w, http.StatusOK, []store.BugSuggestion{})
+	// Stored by the bug matcher when the job's log was parsed; a job not
+	// matched (yet) has none.
+	sugs, err := a.store.BugSuggestions(req.Context(), id)
+	if err != nil {
+		return err
+	}
+	if sugs == nil {
+		sugs = []store.BugSuggestion{}
+	}
+	return sendJSON(w, http.StatusOK, sugs)
 }
 
 type similarJobsMeta struct {

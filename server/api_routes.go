@@ -41,6 +41,7 @@ type ReadStore interface {
 	FailureCounts(ctx context.Context, q store.FailureQuery) ([]store.DayCount, error)
 	PerformanceSignatures(ctx context.Context, q store.PerfSignatureQuery) ([]store.PerfSignature, error)
 	PerformanceData(ctx context.Context, q store.PerfDataQuery) ([]store.PerfDatum, error)
+	BugSuggestions(ctx context.Context, jobID int64) ([]store.BugSuggestion, error)
 }
 
 // readAPI serves Treeherder's read endpoints.

@@ -84,12 +84,18 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 		}
 		storeReady.Store(true)
 		log.Info("storage ready", "backend", st.Backend(), "address", st.Addr())
+		// Scheduled jobs (update_bugscache, cycle_data, the commenter) run
+		// in the process that wins the election; see cmd/herder/bugs.go.
+		startSchedules(ctx, &background, cfg, st, log)
 		sup, err := startPlugins(cfg, log, reg, pipeline)
 		if err != nil {
 			log.Error("plugins not started", "error", err)
 		} else {
 			admin.set(sup)
-			startProcessing(ctx, &background, sup, st, log, reg)
+			// Parsed logs queue bug matching and intermittent checks
+			// through the store the log dispatcher writes with.
+			logStore := startBugWork(ctx, &background, sup, st, log, reg)
+			startProcessing(ctx, &background, sup, st, logStore, log, reg)
 		}
 		sweepParked(ctx, pipeline, log)
 	}()
@@ -152,7 +158,7 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 
 // startProcessing runs a log dispatcher for every processor that consumes
 // log.parse tasks, once the processor has said so.
-func startProcessing(ctx context.Context, wg *sync.WaitGroup, sup *pluginhost.Supervisor, st *sqlstore.Store, log hclog.Logger, reg prometheus.Registerer) {
+func startProcessing(ctx context.Context, wg *sync.WaitGroup, sup *pluginhost.Supervisor, st *sqlstore.Store, logStore dispatch.LogStore, log hclog.Logger, reg prometheus.Registerer) {
 	perfData := perf.NewIngester(st, log, reg)
 	for _, p := range sup.Processors() {
 		wg.Add(1)
@@ -164,7 +170,7 @@ func startProcessing(ctx context.Context, wg *sync.WaitGroup, sup *pluginhost.Su
 			for _, d := range sup.Processors() {
 				if d.Name == name && slices.Contains(d.Info.Consumes, sdk.TaskLogParse) {
 					log.Info("parsing logs", "processor", name)
-					dispatch.NewLogDispatcher(st, supervisorProcessor{sup}, dispatch.LogOptions{
+					dispatch.NewLogDispatcher(logStore, supervisorProcessor{sup}, dispatch.LogOptions{
 						Processor: name, Log: log, Registry: reg, Perf: perfData,
 					}).Run(ctx)
 				}

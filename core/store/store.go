@@ -124,4 +124,10 @@ type Store interface {
 	FailureCounts(ctx context.Context, q FailureQuery) ([]DayCount, error)
 	PerformanceSignatures(ctx context.Context, q PerfSignatureQuery) ([]PerfSignature, error)
 	PerformanceData(ctx context.Context, q PerfDataQuery) ([]PerfDatum, error)
+
+	// Bugs and suggestions
+	// BugSuggestions returns a job's stored bug suggestions, one per error
+	// line in line order, in the shape of Treeherder's bug_suggestions API
+	// (see bugs.go); an empty list when the job was never matched.
+	BugSuggestions(ctx context.Context, jobID int64) ([]BugSuggestion, error)
 }

@@ -47,6 +47,7 @@ func Run(t *testing.T, open Factory) {
 		{"Tokens", testTokens},
 		{"LogResults", testLogResults},
 		{"APIReads", testAPIReads},
+		{"BugsAndCycling", testBugsAndCycling},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
