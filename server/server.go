@@ -39,6 +39,23 @@ type Options struct {
 	Tokens auth.TokenStore
 	// Plugins serves the plugin admin API; nil when no supervisor runs.
 	Plugins PluginAdmin
+
+	// Sign-in, classification writes and the raw-log proxy (session.go,
+	// api_writes.go, api_rawlog.go).
+	// OIDC signs users in; nil leaves sign-in off (API tokens still work).
+	OIDC *auth.OIDC
+	// SessionKey signs session cookies (32 bytes or more, see
+	// LoadSessionKey); empty turns sign-in off.
+	SessionKey []byte
+	// SessionMaxAge is how long a sign-in lasts; 0 is DefaultSessionMaxAge.
+	SessionMaxAge time.Duration
+	// PublicURL is where users reach herder: cookies are Secure when it is
+	// https and the OIDC callback is built on it. Empty: from each request.
+	PublicURL string
+	// WriteLimit rate-limits writes per user and per client address.
+	WriteLimit RateLimit
+	// RawLogs configures the raw-log proxy.
+	RawLogs RawLogOptions
 }
 
 // Server routes HTTP requests.
@@ -49,6 +66,8 @@ type Server struct {
 	tokens  auth.TokenStore
 	plugins PluginAdmin
 	router  *bunrouter.Router
+	// writes holds sign-in, write and raw-log proxy state (api_writes.go).
+	writes *writeState
 
 	requests *prometheus.HistogramVec
 }
@@ -100,6 +119,11 @@ func New(opts Options) *Server {
 
 	// Treeherder's read endpoints, /api/schema/ and /docs/ (api_*.go).
 	s.routeReadAPI(api)
+
+	// Classification writes, sign-in (OIDC, session cookie, CSRF),
+	// /api/user/ and the raw-log proxy (api_writes.go, session.go,
+	// api_user.go, api_rawlog.go).
+	s.routeWrites(api, opts)
 
 	return s
 }

@@ -100,7 +100,7 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 		sweepParked(ctx, pipeline, log)
 	}()
 
-	srv := server.New(server.Options{
+	srvOpts := server.Options{
 		Store:    st,
 		Tokens:   st,
 		Plugins:  admin,
@@ -114,7 +114,12 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 				return nil
 			},
 		},
-	})
+	}
+	// Sign-in, write rate limits and the raw-log proxy (serve_auth.go).
+	if err := configureWrites(&srvOpts, cfg, log); err != nil {
+		return err
+	}
+	srv := server.New(srvOpts)
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Server.Listen, err)

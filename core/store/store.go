@@ -130,4 +130,36 @@ type Store interface {
 	// line in line order, in the shape of Treeherder's bug_suggestions API
 	// (see bugs.go); an empty list when the job was never matched.
 	BugSuggestions(ctx context.Context, jobID int64) ([]BugSuggestion, error)
+
+	// Writes
+	// Classification writes, each in one transaction that also bumps the
+	// job's last_modified so polling clients see the change (see writes.go
+	// for the types). A job outside the repository is ErrNotFound.
+
+	// AddJobNote stores a note and sets the job's failure classification to
+	// that of its newest note, as Treeherder's JobNote.save does. An unknown
+	// classification wraps ErrInvalid. It returns the note's id.
+	AddJobNote(ctx context.Context, n NoteInput) (int64, error)
+	// DeleteJobNote deletes a note of one of the repository's jobs and sets
+	// the job's classification to its newest remaining note's, or to 1 (not
+	// classified) when none is left. ErrNotFound when there is no such note.
+	DeleteJobNote(ctx context.Context, repositoryID, noteID int64) error
+	// AddBugJobMap links a job to a bug. A Bugzilla id missing from the
+	// bugscache gets a stub row (StubBugSummary) the bug sync fills in; an
+	// unknown internal id wraps ErrInvalid. created is false when the link
+	// already existed.
+	AddBugJobMap(ctx context.Context, m BugJobMapInput) (created bool, err error)
+	// DeleteBugJobMap removes a job's link to a bug; deleted is false when
+	// there was none.
+	DeleteBugJobMap(ctx context.Context, repositoryID, jobID int64, bug BugRef) (deleted bool, err error)
+	// CreateInternalIssue returns the internal issue with this summary,
+	// creating it (created true) when there is none.
+	CreateInternalIssue(ctx context.Context, summary string) (issue InternalIssue, created bool, err error)
+	// UnclassifyJobs sets the repository's jobs among jobIDs to not
+	// classified and deletes their notes and bug links; it returns how many
+	// jobs it changed. Ids of other repositories' jobs are ignored.
+	UnclassifyJobs(ctx context.Context, repositoryID int64, jobIDs []int64) (int64, error)
+	// SyncUser creates or updates a signed-in user: email and staff are set
+	// to what the identity provider said this time.
+	SyncUser(ctx context.Context, username, email string, staff bool) (model.User, error)
 }

@@ -45,9 +45,10 @@ func Run(t *testing.T, open Factory) {
 		{"RawEvents", testRawEvents},
 		{"TreeherderJobFixtures", testTreeherderJobFixtures},
 		{"Tokens", testTokens},
-		{"LogResults", testLogResults},
 		{"APIReads", testAPIReads},
+		{"LogResults", testLogResults},
 		{"BugsAndCycling", testBugsAndCycling},
+		{"Writes", testWrites},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
