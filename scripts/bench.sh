@@ -11,3 +11,6 @@ go test -run '^$' -bench 'StoreJobs' -benchtime 1x -timeout 30m ./core/store/sql
 
 echo "== every other benchmark"
 go test -run '^$' -bench . -benchmem -timeout 30m $(go list ./... | grep -v '/core/store/sqlstore$')
+
+echo "== log parser throughput and memory on a 200 MB corpus, beside zcat | wc -l"
+bash scripts/bench-logparser.sh

@@ -28,8 +28,11 @@ async function openLog(repo: string, log: JobLog, signal: AbortSignal): Promise<
   if (!proxyMissing) {
     const res = await fetch(rawLogProxyUrl(repo, log), { signal });
     if (res.ok) return { res, via: 'proxy' };
-    if (![404, 405, 501].includes(res.status)) throw new Error(`the log proxy answered ${res.status}`);
-    proxyMissing = true;
+    // 403: the proxy may not reach this log's host, but the browser may.
+    if (res.status !== 403) {
+      if (![404, 405, 501].includes(res.status)) throw new Error(`the log proxy answered ${res.status}`);
+      proxyMissing = true;
+    }
   }
   const res = await fetch(log.url, { signal });
   if (!res.ok) throw new Error(`${res.status} fetching ${log.url}`);
