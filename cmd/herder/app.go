@@ -106,3 +106,23 @@ func waitForStore(ctx context.Context, s *sqlstore.Store, cfg *config.Config, mi
 		delay = min(delay*2, 30*time.Second)
 	}
 }
+
+// withPreparedStore is what most commands start with: the config, the store,
+// the schema and reference data brought up to date (as serve does at
+// start), then fn; the store is closed after.
+func withPreparedStore(ctx context.Context, fn func(ctx context.Context, cfg *config.Config, st *sqlstore.Store) error) error {
+	cfg, err := loadConfig()
+	if err != nil {
+		return err
+	}
+	ctx = contextOrBackground(ctx)
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := prepareStore(ctx, st, cfg, cfg.Storage.AutoMigrate); err != nil {
+		return err
+	}
+	return fn(ctx, cfg, st)
+}

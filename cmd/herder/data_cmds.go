@@ -7,8 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/herder-ci/herder/config"
 	"github.com/herder-ci/herder/core/demo"
 	"github.com/herder-ci/herder/core/ingest"
+	"github.com/herder-ci/herder/core/store/sqlstore"
 )
 
 func init() {
@@ -43,25 +45,14 @@ func init() {
 		Short: "Load failure classifications, the shipped repositories and the config's own",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
-			ctx := contextOrBackground(cmd.Context())
-			st, err := openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := prepareStore(ctx, st, cfg, cfg.Storage.AutoMigrate); err != nil {
-				return err
-			}
-			repos, err := st.Repositories(ctx)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "loaded %d repositories and %d failure classifications\n", len(repos), 8)
-			return nil
+			return withPreparedStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *sqlstore.Store) error {
+				repos, err := st.Repositories(ctx)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "loaded %d repositories and %d failure classifications\n", len(repos), 8)
+				return nil
+			})
 		},
 	})
 	var pushes int
@@ -71,31 +62,20 @@ func init() {
 		Short: "Load the demo dataset (pushes and jobs of a few repositories) through the ingestion path",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
-			ctx := contextOrBackground(cmd.Context())
-			st, err := openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := prepareStore(ctx, st, cfg, cfg.Storage.AutoMigrate); err != nil {
-				return err
-			}
-			events := demo.Events(demo.Options{PushesPerRepo: pushes, Now: time.Now(), LogBaseURL: logBase})
-			p := ingest.NewPipeline(st, newLogger(cfg), nil)
-			if err := p.Accept(ctx, "demo", events); err != nil {
-				return fmt.Errorf("load demo data: %w", err)
-			}
-			counts, err := st.Counts(context.WithoutCancel(ctx))
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "demo data loaded into %s: %d pushes, %d jobs, %d logs\n",
-				st.Addr(), counts["push"], counts["job"], counts["job_log"])
-			return nil
+			return withPreparedStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *sqlstore.Store) error {
+				events := demo.Events(demo.Options{PushesPerRepo: pushes, Now: time.Now(), LogBaseURL: logBase})
+				p := ingest.NewPipeline(st, newLogger(cfg), nil)
+				if err := p.Accept(ctx, "demo", events); err != nil {
+					return fmt.Errorf("load demo data: %w", err)
+				}
+				counts, err := st.Counts(context.WithoutCancel(ctx))
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "demo data loaded into %s: %d pushes, %d jobs, %d logs\n",
+					st.Addr(), counts["push"], counts["job"], counts["job_log"])
+				return nil
+			})
 		},
 	}
 	demoCmd.Flags().IntVar(&pushes, "pushes", 6, "pushes per repository")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -8,8 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/herder-ci/herder/config"
 	"github.com/herder-ci/herder/core/auth"
 	"github.com/herder-ci/herder/core/model"
+	"github.com/herder-ci/herder/core/store/sqlstore"
 )
 
 func init() {
@@ -27,37 +30,26 @@ func init() {
 			if role != model.RoleSheriff && role != model.RoleAdmin {
 				return usageError(fmt.Errorf("--role must be sheriff or admin, not %q", role))
 			}
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
-			ctx := contextOrBackground(cmd.Context())
-			st, err := openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := prepareStore(ctx, st, cfg, cfg.Storage.AutoMigrate); err != nil {
-				return err
-			}
-			u, err := st.EnsureUser(ctx, user, user, role == model.RoleAdmin)
-			if err != nil {
-				return err
-			}
-			tok, hash, err := auth.NewToken()
-			if err != nil {
-				return err
-			}
-			if name == "" {
-				name = role + " token"
-			}
-			id, err := st.CreateToken(ctx, u.ID, name, role, hash)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "token %d for %s (%s); it is shown only now:\n", id, user, role)
-			fmt.Fprintln(cmd.OutOrStdout(), tok)
-			return nil
+			return withPreparedStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *sqlstore.Store) error {
+				u, err := st.EnsureUser(ctx, user, user, role == model.RoleAdmin)
+				if err != nil {
+					return err
+				}
+				tok, hash, err := auth.NewToken()
+				if err != nil {
+					return err
+				}
+				if name == "" {
+					name = role + " token"
+				}
+				id, err := st.CreateToken(ctx, u.ID, name, role, hash)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "token %d for %s (%s); it is shown only now:\n", id, user, role)
+				fmt.Fprintln(cmd.OutOrStdout(), tok)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&user, "user", "", "the user the token acts as (created if missing)")
@@ -69,34 +61,23 @@ func init() {
 		Short: "List tokens (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig()
-			if err != nil {
-				return err
-			}
-			ctx := contextOrBackground(cmd.Context())
-			st, err := openStore(ctx, cfg)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if err := prepareStore(ctx, st, cfg, cfg.Storage.AutoMigrate); err != nil {
-				return err
-			}
-			toks, err := st.Tokens(ctx)
-			if err != nil {
-				return err
-			}
-			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tUSER\tROLE\tNAME\tCREATED\tLAST USED\tREVOKED")
-			for _, t := range toks {
-				last := "never"
-				if t.LastUsed > 0 {
-					last = time.Unix(t.LastUsed, 0).UTC().Format(time.RFC3339)
+			return withPreparedStore(cmd.Context(), func(ctx context.Context, cfg *config.Config, st *sqlstore.Store) error {
+				toks, err := st.Tokens(ctx)
+				if err != nil {
+					return err
 				}
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%v\n", t.ID, t.User.Username, t.Role, t.Name,
-					time.Unix(t.Created, 0).UTC().Format(time.RFC3339), last, t.Revoked)
-			}
-			return w.Flush()
+				w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tUSER\tROLE\tNAME\tCREATED\tLAST USED\tREVOKED")
+				for _, t := range toks {
+					last := "never"
+					if t.LastUsed > 0 {
+						last = time.Unix(t.LastUsed, 0).UTC().Format(time.RFC3339)
+					}
+					fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%s\t%v\n", t.ID, t.User.Username, t.Role, t.Name,
+						time.Unix(t.Created, 0).UTC().Format(time.RFC3339), last, t.Revoked)
+				}
+				return w.Flush()
+			})
 		},
 	}
 	revoke := &cobra.Command{
