@@ -24,10 +24,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/herder-ci/herder/core/bugs"
 	"github.com/herder-ci/herder/core/demo"
 	"github.com/herder-ci/herder/core/ingest"
 	"github.com/herder-ci/herder/core/model"
+	"github.com/herder-ci/herder/core/store"
 	"github.com/herder-ci/herder/core/store/sqlstore"
+	"github.com/herder-ci/herder/plugins/bugmatcher/match"
 	"github.com/herder-ci/herder/plugins/logparser/parse"
 	"github.com/herder-ci/herder/sdk"
 )
@@ -190,6 +193,7 @@ func parseLogs(ctx context.Context, st *sqlstore.Store, o options) error {
 	}
 	sort.Slice(tasks, func(i, j int) bool { return tasks[i].JobLogID < tasks[j].JobLogID })
 	next := 0
+	failed := map[int64][]sdk.ErrorLine{} // job id -> its error lines
 	for _, t := range tasks {
 		taskID := taskIDOf(t.URL)
 		res := sdk.LogParseResult{Status: "parsed", AlgorithmVersion: "e2e"}
@@ -216,10 +220,14 @@ func parseLogs(ctx context.Context, st *sqlstore.Store, o options) error {
 			for _, e := range sum.Errors {
 				res.Errors = append(res.Errors, sdk.ErrorLine{LineNumber: e.LineNumber, Line: parse.StoredLine(e.Line)})
 			}
+			failed[t.JobID] = res.Errors
 		}
 		if err := st.StoreLogResult(ctx, t, res); err != nil {
 			return fmt.Errorf("store result of log %d: %w", t.JobLogID, err)
 		}
+	}
+	if err := matchBugs(ctx, st, failed); err != nil {
+		return err
 	}
 	green := "[taskcluster 2026-01-01T00:00:00.000Z] Task starting\n"
 	for i := 0; i < 200; i++ {
@@ -278,4 +286,67 @@ func taskIDOf(u string) string {
 	}
 	id, _, _ := strings.Cut(rest, "/")
 	return id
+}
+
+// inProcess runs the bug matcher's text rules in this process, as the
+// bugmatcher plugin would.
+type inProcess struct{ p *match.Processor }
+
+func (i inProcess) Process(ctx context.Context, _ string, task sdk.Task) (sdk.Result, error) {
+	return i.p.Process(ctx, task)
+}
+
+// matchBugs gives the failed jobs real bug suggestions: it files a bug for
+// each search term the matcher finds in their error lines (every other one
+// resolved, so both the open and the other bugs show), then runs herder's
+// matcher over the jobs exactly as serve does after a parse.
+func matchBugs(ctx context.Context, st *sqlstore.Store, failed map[int64][]sdk.ErrorLine) error {
+	m := &bugs.Matcher{Store: st, Proc: inProcess{match.New()}, Processor: "bugmatcher"}
+	ids := make([]int64, 0, len(failed))
+	for id := range failed {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	seen := map[string]bool{}
+	var filed []store.Bug
+	for _, id := range ids {
+		var lines []sdk.BugLine
+		for _, e := range failed[id] {
+			lines = append(lines, sdk.BugLine{LineNumber: int64(e.LineNumber), Line: e.Line})
+		}
+		terms, err := m.Terms(ctx, lines)
+		if err != nil {
+			return fmt.Errorf("search terms of job %d: %w", id, err)
+		}
+		for _, l := range terms.Lines {
+			for _, t := range l.SearchTerms {
+				if t == nil || seen[*t] || len(filed) >= 40 {
+					continue
+				}
+				seen[*t] = true
+				n := int64(len(filed))
+				b := store.Bug{BugzillaID: 1950000 + n, Status: "NEW", Keywords: "intermittent-failure",
+					Summary: "Intermittent " + *t + " | single tracking bug", Modified: time.Now().Unix()}
+				if n%2 == 1 {
+					b.Status, b.Resolution = "RESOLVED", "FIXED"
+				}
+				if len(b.Summary) > 255 {
+					b.Summary = b.Summary[:255]
+				}
+				filed = append(filed, b)
+			}
+		}
+	}
+	if err := st.UpsertBugs(ctx, filed); err != nil {
+		return fmt.Errorf("file bugs: %w", err)
+	}
+	if err := st.WarmBugSearch(ctx); err != nil {
+		return fmt.Errorf("warm bug search: %w", err)
+	}
+	for _, id := range ids {
+		if _, err := m.MatchJob(ctx, id); err != nil {
+			return fmt.Errorf("match job %d: %w", id, err)
+		}
+	}
+	return nil
 }
