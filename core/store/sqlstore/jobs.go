@@ -83,6 +83,8 @@ func (s *Store) StoreJobs(ctx context.Context, jobs []model.Job) error {
 		}
 	}
 
+	// Rows keep their delivery order: job ids follow it, as in Treeherder.
+	// Concurrent batches may deadlock on the guid index; inTx reruns them.
 	rows := make([]*model.Job, 0, len(order))
 	for _, g := range order {
 		rows = append(rows, &jobs[last[g]])

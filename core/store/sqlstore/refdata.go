@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 
@@ -119,6 +120,9 @@ func (s *Store) refIDs(ctx context.Context, table string, keyCols, extraCols []s
 	if len(missing) == 0 {
 		return ids, nil
 	}
+	// Concurrent writers insert in the same key order, so they queue on
+	// each other's locks instead of deadlocking.
+	sort.Slice(missing, func(i, j int) bool { return refKey(missing[i][:nk]) < refKey(missing[j][:nk]) })
 	cols := append(append([]string{}, keyCols...), extraCols...)
 	step := chunkSize(s.d.maxParams, len(cols))
 	for start := 0; start < len(missing); start += step {
@@ -128,7 +132,10 @@ func (s *Store) refIDs(ctx context.Context, table string, keyCols, extraCols []s
 			args = append(args, r...)
 		}
 		q := s.d.insertIgnore + " INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + placeholders(len(part), len(cols))
-		if _, err := s.db.ExecContext(ctx, q, args...); err != nil {
+		if err := retryDeadlock(ctx, func() error {
+			_, err := s.db.ExecContext(ctx, q, args...)
+			return err
+		}); err != nil {
 			return nil, fmt.Errorf("create %s: %w", table, err)
 		}
 		args = args[:0]
