@@ -18,6 +18,7 @@ import (
 
 	"github.com/herder-ci/herder/core/model"
 	"github.com/herder-ci/herder/core/store"
+	"github.com/herder-ci/herder/sdk"
 )
 
 // The raw-log proxy serves a job's log from herder's own origin, so the log
@@ -90,48 +91,13 @@ func newRawLogProxy(o RawLogOptions) *rawLogProxy {
 			if len(via) >= 5 {
 				return errors.New("more than 5 redirects")
 			}
-			if !hostAllowed(p.opts.AllowedHosts, req.URL) {
+			if !sdk.HostAllowed(p.opts.AllowedHosts, req.URL) {
 				return fmt.Errorf("%w: redirected to %s", errHostNotAllowed, req.URL.Host)
 			}
 			return nil
 		},
 	}
 	return p
-}
-
-// hostAllowed matches a URL against allowed-host patterns, as the log
-// parser does (plugins/logparser/processor/config.go).
-func hostAllowed(patterns []string, u *url.URL) bool {
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return false
-	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	for _, p := range patterns {
-		if p == "*" {
-			return true
-		}
-		ph, pp := strings.ToLower(p), ""
-		if hh, hp, err := net.SplitHostPort(p); err == nil {
-			ph, pp = strings.ToLower(hh), hp
-		}
-		if pp != "" && pp != port {
-			continue
-		}
-		if suffix, ok := strings.CutPrefix(ph, "*."); ok {
-			if strings.HasSuffix(host, "."+suffix) {
-				return true
-			}
-			continue
-		}
-		if host == strings.TrimSuffix(ph, ".") {
-			return true
-		}
-	}
-	return false
 }
 
 // redactURL drops credentials, query and fragment (signed URLs) from a URL
@@ -210,7 +176,7 @@ func (p *rawLogProxy) serve(w http.ResponseWriter, req bunrouter.Request, s *Ser
 	if err != nil || !u.IsAbs() {
 		return &statusError{http.StatusBadGateway, "The log's URL is not a valid absolute URL."}
 	}
-	if !hostAllowed(p.opts.AllowedHosts, u) {
+	if !sdk.HostAllowed(p.opts.AllowedHosts, u) {
 		return &statusError{http.StatusForbidden, fmt.Sprintf("The log's host %s is not in allowed_hosts.", u.Host)}
 	}
 	select {

@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/herder-ci/herder/sdk"
 )
 
 // DefaultBugzillaURL is Mozilla's Bugzilla, Treeherder's BZ_API_URL.
@@ -111,36 +113,10 @@ func (b *Bugzilla) URL() string { return b.base.String() }
 // allowed applies the allowed-host rules; with none, only the configured
 // Bugzilla host itself.
 func (b *Bugzilla) allowed(u *url.URL) bool {
-	if u.Scheme != "https" && u.Scheme != "http" {
-		return false
-	}
 	if len(b.opts.AllowedHosts) == 0 {
-		return strings.EqualFold(u.Host, b.base.Host)
+		return (u.Scheme == "https" || u.Scheme == "http") && strings.EqualFold(u.Host, b.base.Host)
 	}
-	host, port := u.Hostname(), u.Port()
-	for _, h := range b.opts.AllowedHosts {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if h == "*" {
-			return true
-		}
-		hh, hp := h, ""
-		if i := strings.LastIndexByte(h, ':'); i > 0 && !strings.Contains(h[i+1:], "]") {
-			hh, hp = h[:i], h[i+1:]
-		}
-		if hp != "" && hp != port {
-			continue
-		}
-		if strings.HasPrefix(hh, "*.") {
-			if strings.HasSuffix(strings.ToLower(host), hh[1:]) {
-				return true
-			}
-			continue
-		}
-		if strings.EqualFold(host, hh) {
-			return true
-		}
-	}
-	return false
+	return sdk.HostAllowed(b.opts.AllowedHosts, u)
 }
 
 // HTTPError is a response with a failing status.

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -165,39 +164,4 @@ func checkHostPattern(h string) error {
 		return fmt.Errorf("allowed_hosts entry %q: a wildcard is allowed only as a leading \"*.\"", h)
 	}
 	return nil
-}
-
-// hostAllowed reports whether u may be fetched under the allowed-host
-// patterns.
-func hostAllowed(patterns []string, u *url.URL) bool {
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return false
-	}
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	for _, p := range patterns {
-		if p == "*" {
-			return true
-		}
-		ph, pp := strings.ToLower(p), ""
-		if hh, port, err := net.SplitHostPort(p); err == nil {
-			ph, pp = strings.ToLower(hh), port
-		}
-		if pp != "" && pp != port {
-			continue
-		}
-		if suffix, ok := strings.CutPrefix(ph, "*."); ok {
-			if strings.HasSuffix(host, "."+suffix) {
-				return true
-			}
-			continue
-		}
-		if host == strings.TrimSuffix(ph, ".") {
-			return true
-		}
-	}
-	return false
 }

@@ -65,7 +65,7 @@ func NewFetcher(allowedHosts []string, userAgent string, transport http.RoundTri
 			if len(via) >= 10 {
 				return failed("more than 10 redirects fetching %s", redact(via[0].URL))
 			}
-			if !hostAllowed(f.hosts, req.URL) {
+			if !sdk.HostAllowed(f.hosts, req.URL) {
 				return failed("redirected to %s, which is not in allowed_hosts", redact(req.URL))
 			}
 			return nil
@@ -103,7 +103,7 @@ func (f *Fetcher) Open(ctx context.Context, rawURL string, limit int64) (*Downlo
 	if len(f.hosts) == 0 {
 		return nil, failed("log host %s is not allowed: allowed_hosts is empty, so no log is downloaded", u.Host)
 	}
-	if !hostAllowed(f.hosts, u) {
+	if !sdk.HostAllowed(f.hosts, u) {
 		return nil, failed("log host %s is not in allowed_hosts", u.Host)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

@@ -36,12 +36,12 @@ func TestHostAllowed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := hostAllowed(patterns, u); got != want {
+		if got := sdk.HostAllowed(patterns, u); got != want {
 			t.Errorf("%s: allowed %v, want %v", raw, got, want)
 		}
 	}
 	u, _ := url.Parse("https://anything.example/x")
-	if !hostAllowed([]string{"*"}, u) || hostAllowed(nil, u) {
+	if !sdk.HostAllowed([]string{"*"}, u) || sdk.HostAllowed(nil, u) {
 		t.Error(`"*" must allow every host and no patterns none`)
 	}
 }
