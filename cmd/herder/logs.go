@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/herder-ci/herder/config"
 	"github.com/herder-ci/herder/core/dispatch"
 	"github.com/herder-ci/herder/core/model"
 	"github.com/herder-ci/herder/core/store/sqlstore"
@@ -246,33 +247,23 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 }
 
 func logsReparse(ctx context.Context, out io.Writer, since time.Time, all bool) error {
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := prepareStore(ctx, st, cfg, cfg.Storage.AutoMigrate); err != nil {
-		return err
-	}
-	version := processor.AlgorithmVersion
-	if all {
-		version = ""
-	}
-	n, err := st.ResetLogs(ctx, since.Unix(), version)
-	if err != nil {
-		return err
-	}
-	which := "parsed by another version than " + processor.AlgorithmVersion
-	if all {
-		which = "parsed or failed"
-	}
-	fmt.Fprintf(out, "reset %d logs (%s, of jobs submitted since %s); herder serve parses them again\n",
-		n, which, since.UTC().Format(time.RFC3339))
-	return nil
+	return withPreparedStore(ctx, func(ctx context.Context, _ *config.Config, st *sqlstore.Store) error {
+		version := processor.AlgorithmVersion
+		if all {
+			version = ""
+		}
+		n, err := st.ResetLogs(ctx, since.Unix(), version)
+		if err != nil {
+			return err
+		}
+		which := "parsed by another version than " + processor.AlgorithmVersion
+		if all {
+			which = "parsed or failed"
+		}
+		fmt.Fprintf(out, "reset %d logs (%s, of jobs submitted since %s); herder serve parses them again\n",
+			n, which, since.UTC().Format(time.RFC3339))
+		return nil
+	})
 }
 
 // laneOf names the dispatch lane that takes logs of a kind and job class.
@@ -296,65 +287,55 @@ type logStatusRow struct {
 }
 
 func logsStatus(ctx context.Context, out io.Writer, asJSON bool) error {
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := prepareStore(ctx, st, cfg, cfg.Storage.AutoMigrate); err != nil {
-		return err
-	}
-	counts, err := st.LogCounts(ctx)
-	if err != nil {
-		return err
-	}
-	rows := statusRows(counts)
-	if asJSON {
-		if rows == nil {
-			rows = []logStatusRow{}
+	return withPreparedStore(ctx, func(ctx context.Context, _ *config.Config, st *sqlstore.Store) error {
+		counts, err := st.LogCounts(ctx)
+		if err != nil {
+			return err
 		}
-		b, _ := json.MarshalIndent(rows, "", "  ")
-		out.Write(append(b, '\n'))
-		return nil
-	}
-	statuses := []string{"pending", "parsed", "failed", "skipped-size"}
-	byLane := map[string]map[string]int64{}
-	var lanes []string
-	for _, l := range dispatch.DefaultLanes {
-		lanes = append(lanes, l.Name)
-		byLane[l.Name] = map[string]int64{}
-	}
-	for _, r := range rows {
-		if byLane[r.Lane] == nil {
-			lanes = append(lanes, r.Lane)
-			byLane[r.Lane] = map[string]int64{}
+		rows := statusRows(counts)
+		if asJSON {
+			if rows == nil {
+				rows = []logStatusRow{}
+			}
+			b, _ := json.MarshalIndent(rows, "", "  ")
+			out.Write(append(b, '\n'))
+			return nil
 		}
-		byLane[r.Lane][r.Status] += r.Count
-	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "LANE\tPENDING\tPARSED\tFAILED\tSKIPPED-SIZE\tTOTAL")
-	totals := map[string]int64{}
-	row := func(name string, counts map[string]int64) {
-		var sum int64
-		cells := []string{name}
-		for _, s := range statuses {
-			cells = append(cells, strconv.FormatInt(counts[s], 10))
-			sum += counts[s]
+		statuses := []string{"pending", "parsed", "failed", "skipped-size"}
+		byLane := map[string]map[string]int64{}
+		var lanes []string
+		for _, l := range dispatch.DefaultLanes {
+			lanes = append(lanes, l.Name)
+			byLane[l.Name] = map[string]int64{}
 		}
-		fmt.Fprintln(tw, strings.Join(append(cells, strconv.FormatInt(sum, 10)), "\t"))
-	}
-	for _, lane := range lanes {
-		row(lane, byLane[lane])
-		for s, n := range byLane[lane] {
-			totals[s] += n
+		for _, r := range rows {
+			if byLane[r.Lane] == nil {
+				lanes = append(lanes, r.Lane)
+				byLane[r.Lane] = map[string]int64{}
+			}
+			byLane[r.Lane][r.Status] += r.Count
 		}
-	}
-	row("total", totals)
-	return tw.Flush()
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "LANE\tPENDING\tPARSED\tFAILED\tSKIPPED-SIZE\tTOTAL")
+		totals := map[string]int64{}
+		row := func(name string, counts map[string]int64) {
+			var sum int64
+			cells := []string{name}
+			for _, s := range statuses {
+				cells = append(cells, strconv.FormatInt(counts[s], 10))
+				sum += counts[s]
+			}
+			fmt.Fprintln(tw, strings.Join(append(cells, strconv.FormatInt(sum, 10)), "\t"))
+		}
+		for _, lane := range lanes {
+			row(lane, byLane[lane])
+			for s, n := range byLane[lane] {
+				totals[s] += n
+			}
+		}
+		row("total", totals)
+		return tw.Flush()
+	})
 }
 
 func statusRows(counts []sqlstore.LogCount) []logStatusRow {
