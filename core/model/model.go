@@ -232,4 +232,7 @@ type LogTask struct {
 	Name         string
 	URL          string
 	JobResult    string
+	// Owner is set when the task was claimed with a lease (ClaimLog): the
+	// result is then stored only while that owner still holds the lease.
+	Owner string
 }

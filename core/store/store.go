@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/herder-ci/herder/core/model"
 	"github.com/herder-ci/herder/sdk"
@@ -71,6 +72,19 @@ type Store interface {
 	// ResetLogs makes parsed and failed logs of jobs submitted since `since`
 	// pending again (only those of another algorithm version, if given).
 	ResetLogs(ctx context.Context, since int64, version string) (int64, error)
+	// ClaimLog leases a pending log to owner until `until`, so that of
+	// several workers handed the same log exactly one parses it; ok is false
+	// when the log is not pending or another owner's lease is still live.
+	ClaimLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (t model.LogTask, ok bool, err error)
+	// ReleaseLog gives up owner's lease, e.g. after a failed attempt.
+	ReleaseLog(ctx context.Context, jobLogID int64, owner string) error
+	// PendingLogsOfJobs lists the pending logs of the jobs with these guids.
+	PendingLogsOfJobs(ctx context.Context, guids []string) ([]model.LogTask, error)
+	// UnqueuedLogs lists pending, unleased logs never handed to a work queue
+	// or last handed to it before queuedBefore, oldest first.
+	UnqueuedLogs(ctx context.Context, queuedBefore time.Time, limit int) ([]model.LogTask, error)
+	// MarkLogsQueued records that these logs were handed to a work queue.
+	MarkLogsQueued(ctx context.Context, ids []int64, at time.Time) error
 
 	// EnsureUser returns the user with this username, creating it if needed;
 	// staff makes an existing user staff too.

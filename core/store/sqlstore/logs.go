@@ -28,8 +28,8 @@ func (s *Store) PendingLogs(ctx context.Context, kind, jobs string, skip []int64
 	}
 	q := `SELECT l.id, l.job_id, j.guid, j.repository_id, r.name, l.name, l.url, j.result
 		FROM job_log l JOIN job j ON j.id = l.job_id JOIN repository r ON r.id = j.repository_id
-		WHERE l.status = ? AND ` + where
-	args := []any{model.LogPending}
+		WHERE l.status = ? AND (l.lease_until IS NULL OR l.lease_until < ?) AND ` + where
+	args := []any{model.LogPending, s.now().UnixMilli()}
 	switch jobs {
 	case model.JobsFailed:
 		q += " AND j.result <> ?"
@@ -94,9 +94,25 @@ func (s *Store) StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogPa
 		reason = reason[:255]
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE job_log SET status = ?, status_reason = ?, algorithm_version = ? WHERE id = ?",
-			status, reason, r.AlgorithmVersion, t.JobLogID); err != nil {
+		q := `UPDATE job_log SET status = ?, status_reason = ?, algorithm_version = ?, parse_count = parse_count + 1,
+			lease_owner = NULL, lease_until = NULL WHERE id = ?`
+		args := []any{status, reason, r.AlgorithmVersion, t.JobLogID}
+		if t.Owner != "" {
+			// A claimed log's result counts only while its lease holds:
+			// after the lease passed on, the new owner's parse is the one.
+			q += " AND lease_owner = ?"
+			args = append(args, t.Owner)
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
 			return fmt.Errorf("update log %d: %w", t.JobLogID, err)
+		}
+		if t.Owner != "" {
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("update log %d: %w", t.JobLogID, err)
+			} else if n == 0 {
+				return fmt.Errorf("log %d: %w", t.JobLogID, ErrLeaseLost)
+			}
 		}
 		if t.Name == sdk.LogLiveBacking && status == model.LogParsed {
 			if err := s.replaceTextLogErrors(ctx, tx, t.JobID, r.Errors); err != nil {
@@ -186,7 +202,8 @@ func (s *Store) replaceGroups(ctx context.Context, tx *sql.Tx, jobLogID int64, g
 // seconds) as pending again, so they are parsed anew; with version set, only
 // logs parsed by another algorithm version. It returns how many it reset.
 func (s *Store) ResetLogs(ctx context.Context, since int64, version string) (int64, error) {
-	q := `UPDATE job_log SET status = ?, status_reason = '' WHERE status IN (?, ?)
+	q := `UPDATE job_log SET status = ?, status_reason = '', lease_owner = NULL, lease_until = NULL, queued_at = NULL, parse_count = 0
+		WHERE status IN (?, ?)
 		AND job_id IN (SELECT id FROM job WHERE submit_time >= ?)`
 	args := []any{model.LogPending, model.LogParsed, model.LogFailed, since}
 	if version != "" {

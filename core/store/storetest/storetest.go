@@ -47,6 +47,7 @@ func Run(t *testing.T, open Factory) {
 		{"Tokens", testTokens},
 		{"APIReads", testAPIReads},
 		{"LogResults", testLogResults},
+		{"LogLeases", testLogLeases},
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"BugsAndCycling", testBugsAndCycling},
 		{"Writes", testWrites},

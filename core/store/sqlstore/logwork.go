@@ -1,0 +1,117 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/herder-ci/herder/core/model"
+)
+
+// ErrLeaseLost is returned when a parse result arrives after its owner's
+// lease passed to another worker: the other worker's result counts.
+var ErrLeaseLost = errors.New("log lease lost to another worker")
+
+const logTaskSelect = `SELECT l.id, l.job_id, j.guid, j.repository_id, r.name, l.name, l.url, j.result
+	FROM job_log l JOIN job j ON j.id = l.job_id JOIN repository r ON r.id = j.repository_id`
+
+func scanLogTasks(rows *sql.Rows) ([]model.LogTask, error) {
+	defer rows.Close()
+	var out []model.LogTask
+	for rows.Next() {
+		var t model.LogTask
+		if err := rows.Scan(&t.JobLogID, &t.JobID, &t.JobGUID, &t.RepositoryID, &t.Repository, &t.Name, &t.URL, &t.JobResult); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// ClaimLog leases a pending log to owner. The conditional UPDATE is the
+// whole protocol: the database lets one of several concurrent claimers win.
+func (s *Store) ClaimLog(ctx context.Context, id int64, owner string, until time.Time) (model.LogTask, bool, error) {
+	now := s.now().UnixMilli()
+	res, err := s.db.ExecContext(ctx, `UPDATE job_log SET lease_owner = ?, lease_until = ?
+		WHERE id = ? AND status = ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)`,
+		owner, until.UnixMilli(), id, model.LogPending, now, owner)
+	if err != nil {
+		return model.LogTask{}, false, fmt.Errorf("claim log %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return model.LogTask{}, false, err
+	}
+	rows, err := s.db.QueryContext(ctx, logTaskSelect+" WHERE l.id = ?", id)
+	if err != nil {
+		return model.LogTask{}, false, fmt.Errorf("read claimed log %d: %w", id, err)
+	}
+	tasks, err := scanLogTasks(rows)
+	if err != nil || len(tasks) == 0 {
+		return model.LogTask{}, false, err
+	}
+	t := tasks[0]
+	t.Owner = owner
+	return t, true, nil
+}
+
+// ReleaseLog clears owner's lease so the next claimer need not wait for it
+// to expire.
+func (s *Store) ReleaseLog(ctx context.Context, id int64, owner string) error {
+	if _, err := s.db.ExecContext(ctx, "UPDATE job_log SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?", id, owner); err != nil {
+		return fmt.Errorf("release log %d: %w", id, err)
+	}
+	return nil
+}
+
+// PendingLogsOfJobs lists the pending logs of jobs just stored, so the
+// worker that stored them can hand them to the parse queues.
+func (s *Store) PendingLogsOfJobs(ctx context.Context, guids []string) ([]model.LogTask, error) {
+	var out []model.LogTask
+	const step = 500
+	for start := 0; start < len(guids); start += step {
+		part := guids[start:min(start+step, len(guids))]
+		rows, err := s.db.QueryContext(ctx, logTaskSelect+" WHERE j.guid IN "+inList(len(part))+" AND l.status = ? ORDER BY l.id",
+			append(anySlice(part), model.LogPending)...)
+		if err != nil {
+			return nil, fmt.Errorf("pending logs of %d jobs: %w", len(part), err)
+		}
+		tasks, err := scanLogTasks(rows)
+		if err != nil {
+			return nil, fmt.Errorf("pending logs of %d jobs: %w", len(part), err)
+		}
+		out = append(out, tasks...)
+	}
+	return out, nil
+}
+
+// UnqueuedLogs finds pending logs no queue holds (a worker died between
+// storing jobs and queueing their logs, jobs stored from the parked table, a
+// reset for reparsing) or held so long the message may be lost.
+func (s *Store) UnqueuedLogs(ctx context.Context, queuedBefore time.Time, limit int) ([]model.LogTask, error) {
+	rows, err := s.db.QueryContext(ctx, logTaskSelect+` WHERE l.status = ?
+		AND (l.queued_at IS NULL OR l.queued_at < ?) AND (l.lease_until IS NULL OR l.lease_until < ?)
+		ORDER BY l.id LIMIT ?`, model.LogPending, queuedBefore.UnixMilli(), s.now().UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("unqueued logs: %w", err)
+	}
+	tasks, err := scanLogTasks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("unqueued logs: %w", err)
+	}
+	return tasks, nil
+}
+
+// MarkLogsQueued records when logs were last handed to a work queue.
+func (s *Store) MarkLogsQueued(ctx context.Context, ids []int64, at time.Time) error {
+	const step = 1000
+	for start := 0; start < len(ids); start += step {
+		part := ids[start:min(start+step, len(ids))]
+		if _, err := s.db.ExecContext(ctx, "UPDATE job_log SET queued_at = ? WHERE id IN "+inList(len(part)),
+			append([]any{at.UnixMilli()}, anySlice(part)...)...); err != nil {
+			return fmt.Errorf("mark %d logs queued: %w", len(part), err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/herder-ci/herder/core/model"
+	"github.com/herder-ci/herder/core/store"
+	"github.com/herder-ci/herder/sdk"
+)
+
+// testLogLeases covers what lets several workers share log parsing: one
+// claimer wins, a late result from a lost lease is refused, and the sweep
+// finds logs no queue holds.
+func testLogLeases(t *testing.T, s store.Store) {
+	p := newPipeline(t, s)
+	a := datum("lease/a", sdk.StateCompleted, "testfailed")
+	a.Job.LogReferences = []sdk.LogReference{{Name: sdk.LogLiveBacking, URL: "https://example.com/a/live_backing.log"}}
+	b := datum("lease/b", sdk.StateCompleted, "success")
+	b.Job.LogReferences = []sdk.LogReference{{Name: sdk.LogLiveBacking, URL: "https://example.com/b/live_backing.log"}}
+	storeData(t, p, a, b)
+
+	tasks, err := s.PendingLogsOfJobs(ctx, []string{"lease/a", "lease/b", "lease/none"})
+	if err != nil || len(tasks) != 2 || tasks[0].JobGUID != "lease/a" || tasks[1].JobResult != "success" {
+		t.Fatalf("PendingLogsOfJobs = %+v, %v", tasks, err)
+	}
+	id := tasks[0].JobLogID
+	now := time.Now()
+
+	// Never queued: both are unqueued; once marked, only an old mark counts.
+	if got, err := s.UnqueuedLogs(ctx, now, 10); err != nil || len(got) != 2 {
+		t.Fatalf("UnqueuedLogs before marking = %+v, %v", got, err)
+	}
+	if err := s.MarkLogsQueued(ctx, []int64{tasks[0].JobLogID, tasks[1].JobLogID}, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.UnqueuedLogs(ctx, now.Add(-time.Minute), 10); len(got) != 0 {
+		t.Fatalf("logs queued just now are unqueued: %+v", got)
+	}
+	if got, _ := s.UnqueuedLogs(ctx, now.Add(time.Minute), 10); len(got) != 2 {
+		t.Fatalf("logs queued long before the cut are not found again: %+v", got)
+	}
+
+	// One of two claimers wins; the loser sees ok == false.
+	task, ok, err := s.ClaimLog(ctx, id, "w1", now.Add(time.Minute))
+	if err != nil || !ok || task.JobGUID != "lease/a" || task.Owner != "w1" {
+		t.Fatalf("first claim = %+v, %v, %v", task, ok, err)
+	}
+	if _, ok, err := s.ClaimLog(ctx, id, "w2", now.Add(time.Minute)); err != nil || ok {
+		t.Fatalf("second claimer won a live lease: %v, %v", ok, err)
+	}
+	// A leased log is neither pending for pollers nor unqueued for the sweep.
+	if got, _ := s.PendingLogs(ctx, model.LogKindRaw, model.JobsFailed, nil, 10); len(got) != 0 {
+		t.Fatalf("a leased log is offered to pollers: %+v", got)
+	}
+	if got, _ := s.UnqueuedLogs(ctx, now.Add(time.Minute), 10); len(got) != 1 || got[0].JobLogID == id {
+		t.Fatalf("UnqueuedLogs with a lease = %+v", got)
+	}
+	// Released, it can be claimed at once by another worker, and w1's late
+	// result no longer counts.
+	if err := s.ReleaseLog(ctx, id, "w1"); err != nil {
+		t.Fatal(err)
+	}
+	task2, ok, err := s.ClaimLog(ctx, id, "w2", now.Add(time.Minute))
+	if err != nil || !ok {
+		t.Fatalf("claim after release = %v, %v", ok, err)
+	}
+	res := sdk.LogParseResult{Status: sdk.LogStatusParsed, AlgorithmVersion: "1"}
+	if err := s.StoreLogResult(ctx, task, res); err == nil {
+		t.Fatal("a result from a lost lease was stored")
+	}
+	if err := s.StoreLogResult(ctx, task2, res); err != nil {
+		t.Fatal(err)
+	}
+	// Parsed: nobody can claim it any more, and it was parsed exactly once.
+	if _, ok, _ := s.ClaimLog(ctx, id, "w3", now.Add(time.Minute)); ok {
+		t.Fatal("a parsed log was claimed")
+	}
+	jobs, err := s.JobsByGUID(ctx, []string{"lease/a"})
+	if err != nil || len(jobs) != 1 {
+		t.Fatal(jobs, err)
+	}
+	if i := slices.IndexFunc(jobs[0].Logs, func(l model.JobLog) bool { return l.ID == id }); i < 0 || jobs[0].Logs[i].Status != model.LogParsed {
+		t.Fatalf("logs = %+v", jobs[0].Logs)
+	}
+	// An expired lease is taken over.
+	other := tasks[1].JobLogID
+	if _, ok, _ := s.ClaimLog(ctx, other, "w1", now.Add(-time.Second)); !ok {
+		t.Fatal("claim with a past expiry failed")
+	}
+	if _, ok, _ := s.ClaimLog(ctx, other, "w2", now.Add(time.Minute)); !ok {
+		t.Fatal("an expired lease was not taken over")
+	}
+}
