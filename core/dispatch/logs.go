@@ -22,6 +22,8 @@ import (
 // LogStore is what log dispatch needs of storage.
 type LogStore interface {
 	PendingLogs(ctx context.Context, kind, jobs string, skip []int64, limit int) ([]model.LogTask, error)
+	ClaimLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (model.LogTask, bool, error)
+	ReleaseLog(ctx context.Context, jobLogID int64, owner string) error
 	StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogParseResult) error
 }
 
@@ -68,6 +70,11 @@ type LogOptions struct {
 	Registry    prometheus.Registerer
 	// Perf, when set, stores the performance data of parsed logs.
 	Perf PerfStore
+	// Owner names this process in log leases (default host-pid-random);
+	// Lease is how long a claim holds before another worker may take the
+	// log over (default 10 minutes, far above any parse).
+	Owner string
+	Lease time.Duration
 }
 
 // LogDispatcher parses pending logs through a processor.
@@ -107,6 +114,12 @@ func NewLogDispatcher(s LogStore, p Processor, opts LogOptions) *LogDispatcher {
 	}
 	if opts.Log == nil {
 		opts.Log = hclog.NewNullLogger()
+	}
+	if opts.Owner == "" {
+		opts.Owner = DefaultOwner()
+	}
+	if opts.Lease == 0 {
+		opts.Lease = 10 * time.Minute
 	}
 	d := &LogDispatcher{
 		store: s, proc: p, opts: opts, log: opts.Log.Named("logs"),
@@ -232,6 +245,28 @@ func (d *LogDispatcher) release(id int64) {
 
 func (d *LogDispatcher) parse(ctx context.Context, l Lane, t model.LogTask) {
 	defer d.release(t.JobLogID)
+	claimed, ok, err := d.store.ClaimLog(ctx, t.JobLogID, d.opts.Owner, time.Now().Add(d.opts.Lease))
+	if err != nil || !ok {
+		// Parsed meanwhile, or another worker holds it: nothing to do.
+		if err != nil && ctx.Err() == nil {
+			d.log.Warn("claim log", "job_log", t.JobLogID, "error", err)
+		}
+		return
+	}
+	err = d.attempt(ctx, l, claimed)
+	if err == nil || ctx.Err() != nil {
+		return
+	}
+	if d.retryLater(claimed, err) {
+		return
+	}
+	d.giveUp(ctx, l, claimed, err)
+}
+
+// attempt parses one claimed log and stores the result. A nil error means
+// the log needs nothing more; an error means this attempt failed in a way a
+// retry may cure, and the lease was given up.
+func (d *LogDispatcher) attempt(ctx context.Context, l Lane, t model.LogTask) error {
 	start := time.Now()
 	payload, _ := json.Marshal(sdk.LogParseTask{
 		JobLogID: t.JobLogID, JobID: t.JobID, JobGUID: t.JobGUID, Repository: t.Repository,
@@ -243,28 +278,44 @@ func (d *LogDispatcher) parse(ctx context.Context, l Lane, t model.LogTask) {
 	var result sdk.LogParseResult
 	switch {
 	case ctx.Err() != nil:
-		return // shutting down: the log stays pending for the next start
+		d.unlease(t)
+		return ctx.Err() // shutting down: the log stays pending for the next start
 	case err != nil && sdk.IsPermanent(err):
 		result = sdk.LogParseResult{Status: sdk.LogStatusFailed, Reason: err.Error()}
 	case err != nil:
-		if !d.retryLater(t, err) {
-			result = sdk.LogParseResult{Status: sdk.LogStatusFailed,
-				Reason: fmt.Sprintf("gave up after %d attempts: %v", d.opts.MaxAttempts, err)}
-			break
-		}
-		return
+		d.unlease(t)
+		return err
 	default:
 		if err := json.Unmarshal(res.Payload, &result); err != nil {
 			result = sdk.LogParseResult{Status: sdk.LogStatusFailed, Reason: "processor returned an unreadable result: " + err.Error()}
 		}
 	}
 	if err := d.store.StoreLogResult(ctx, t, result); err != nil {
+		d.unlease(t)
 		if ctx.Err() == nil {
 			d.log.Error("store parse result", "job_log", t.JobLogID, "error", err)
-			d.retryLater(t, err)
+		}
+		return fmt.Errorf("store parse result: %w", err)
+	}
+	d.stored(ctx, l, t, result, start)
+	return nil
+}
+
+// giveUp records a log whose attempts are used up as failed.
+func (d *LogDispatcher) giveUp(ctx context.Context, l Lane, t model.LogTask, err error) {
+	result := sdk.LogParseResult{Status: sdk.LogStatusFailed,
+		Reason: fmt.Sprintf("gave up after %d attempts: %v", d.opts.MaxAttempts, err)}
+	t.Owner = "" // the lease was given up with the last attempt
+	if err := d.store.StoreLogResult(ctx, t, result); err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("store parse result", "job_log", t.JobLogID, "error", err)
 		}
 		return
 	}
+	d.stored(ctx, l, t, result, time.Now())
+}
+
+func (d *LogDispatcher) stored(ctx context.Context, l Lane, t model.LogTask, result sdk.LogParseResult, start time.Time) {
 	if d.opts.Perf != nil && len(result.PerfData) > 0 {
 		if err := d.opts.Perf.StorePerfData(ctx, t, result); err != nil && ctx.Err() == nil {
 			d.log.Error("store performance data", "job_log", t.JobLogID, "error", err)
@@ -277,6 +328,16 @@ func (d *LogDispatcher) parse(ctx context.Context, l Lane, t model.LogTask) {
 	d.duration.WithLabelValues(l.Name).Observe(time.Since(start).Seconds())
 	if result.Status != sdk.LogStatusParsed {
 		d.log.Info("log not parsed", "job_log", t.JobLogID, "status", result.Status, "reason", result.Reason)
+	}
+}
+
+// unlease gives the lease back so the next attempt, here or in another
+// worker, need not wait for it to expire. It must work while ctx is ending.
+func (d *LogDispatcher) unlease(t model.LogTask) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.store.ReleaseLog(ctx, t.JobLogID, d.opts.Owner); err != nil {
+		d.log.Warn("release log lease", "job_log", t.JobLogID, "error", err)
 	}
 }
 

@@ -1,0 +1,93 @@
+package dispatch_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/herder-ci/herder/core/dispatch"
+	"github.com/herder-ci/herder/core/model"
+	"github.com/herder-ci/herder/sdk"
+)
+
+// Two workers handed the same log (a redelivered message, a sweep that
+// requeued it) parse it once between them; a flaky processor is retried in
+// the handler rather than by redelivery.
+func TestHandleLogParsesOnceAcrossWorkers(t *testing.T) {
+	st, p := setup(t)
+	ctx := context.Background()
+	raw := func(u string) sdk.LogReference { return sdk.LogReference{Name: sdk.LogLiveBacking, URL: u} }
+	if err := p.StoreJobData(ctx, "test", []sdk.JobDatum{
+		job("a/0", "testfailed", raw("https://logs.example.com/a")),
+		job("b/0", "testfailed", raw("https://logs.example.com/flaky")),
+		job("c/0", "testfailed", raw("https://logs.example.com/gone")),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := st.PendingLogsOfJobs(ctx, []string{"a/0", "b/0", "c/0"})
+	if err != nil || len(tasks) != 3 {
+		t.Fatalf("pending = %+v, %v", tasks, err)
+	}
+	fp := &fakeParser{calls: map[string]int{}, failures: map[string]int{"https://logs.example.com/flaky": 1}}
+	w1 := dispatch.NewLogDispatcher(st, fp, dispatch.LogOptions{Processor: "p", Owner: "w1"})
+	w2 := dispatch.NewLogDispatcher(st, fp, dispatch.LogOptions{Processor: "p", Owner: "w2"})
+	var wg sync.WaitGroup
+	for _, task := range tasks {
+		for _, w := range []*dispatch.LogDispatcher{w1, w2, w1} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := w.HandleLog(ctx, task.JobLogID); err != nil {
+					t.Errorf("HandleLog(%d): %v", task.JobLogID, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	if fp.calls["https://logs.example.com/a"] != 1 {
+		t.Errorf("log a parsed %d times, want once", fp.calls["https://logs.example.com/a"])
+	}
+	if fp.calls["https://logs.example.com/flaky"] != 2 {
+		t.Errorf("flaky log tried %d times, want 2 (one failure, one success)", fp.calls["https://logs.example.com/flaky"])
+	}
+	got := logStatus(t, st)
+	for u, want := range map[string]string{
+		"https://logs.example.com/a":     "parsed",
+		"https://logs.example.com/flaky": "parsed",
+		"https://logs.example.com/gone":  "failed",
+	} {
+		if s := got[u]; len(s) < len(want) || s[:len(want)] != want {
+			t.Errorf("%s: status %q, want %s", u, s, want)
+		}
+	}
+	var counts []int
+	rows, err := st.DB().Query("SELECT parse_count FROM job_log ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int
+		_ = rows.Scan(&n)
+		counts = append(counts, n)
+	}
+	if len(counts) != 3 || counts[0] != 1 || counts[1] != 1 || counts[2] != 1 {
+		t.Errorf("parse counts = %v, want each log stored once", counts)
+	}
+}
+
+func TestLaneFor(t *testing.T) {
+	for _, c := range []struct {
+		name, result, lane string
+	}{
+		{sdk.LogLiveBacking, "testfailed", "fail_raw"},
+		{sdk.LogErrorSummary, "busted", "fail_json"},
+		{sdk.LogLiveBacking, "success", "raw"},
+		{sdk.LogErrorSummary, "success", "json"},
+		{"perfherder-data-build.json", "success", "perf"},
+	} {
+		if got := dispatch.LaneFor(model.LogTask{Name: c.name, JobResult: c.result}).Name; got != c.lane {
+			t.Errorf("LaneFor(%s, %s) = %s, want %s", c.name, c.result, got, c.lane)
+		}
+	}
+}
