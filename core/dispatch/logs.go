@@ -33,6 +33,13 @@ type PerfStore interface {
 	StorePerfData(ctx context.Context, t model.LogTask, r sdk.LogParseResult) error
 }
 
+// PerfChecker is implemented by a PerfStore that can refuse a result
+// before it is stored (a performance artifact that breaks the schema fails
+// its log), so that a log gets one stored result, not a result and a fix-up.
+type PerfChecker interface {
+	CheckPerfData(t model.LogTask, r sdk.LogParseResult) sdk.LogParseResult
+}
+
 // Processor runs one task on a named processor (the plugin supervisor, or an
 // in-process implementation in tests). Errors that retrying cannot cure are
 // marked with sdk.Permanent.
@@ -289,6 +296,9 @@ func (d *LogDispatcher) attempt(ctx context.Context, l Lane, t model.LogTask) er
 		if err := json.Unmarshal(res.Payload, &result); err != nil {
 			result = sdk.LogParseResult{Status: sdk.LogStatusFailed, Reason: "processor returned an unreadable result: " + err.Error()}
 		}
+	}
+	if c, ok := d.opts.Perf.(PerfChecker); ok {
+		result = c.CheckPerfData(t, result)
 	}
 	if err := d.store.StoreLogResult(ctx, t, result); err != nil {
 		d.unlease(t)

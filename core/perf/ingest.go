@@ -284,6 +284,24 @@ func (in *Ingester) Ingest(ctx context.Context, jobID int64, blobs []json.RawMes
 	return st, nil
 }
 
+// CheckPerfData returns the result a log's parse should be stored with: a
+// perfherder-data artifact that breaks the schema fails its log, as
+// Treeherder does. Checking before the result is stored keeps a log to one
+// stored result.
+func (in *Ingester) CheckPerfData(t model.LogTask, r sdk.LogParseResult) sdk.LogParseResult {
+	if r.Status != sdk.LogStatusParsed || len(r.PerfData) == 0 || !strings.HasPrefix(strings.ReplaceAll(t.Name, "_", "-"), "perfherder-data") {
+		return r
+	}
+	for _, blob := range r.PerfData {
+		if _, err := Validate(blob); err != nil {
+			in.blobs.WithLabelValues("invalid").Inc()
+			in.log.Warn("performance artifact fails the schema", "job_log", t.JobLogID, "error", err)
+			return sdk.LogParseResult{Status: sdk.LogStatusFailed, Reason: err.Error(), AlgorithmVersion: r.AlgorithmVersion}
+		}
+	}
+	return r
+}
+
 // StorePerfData stores the performance data of a stored parse result: the
 // PERFHERDER_DATA blobs of a raw log, or a perfherder-data artifact. An
 // artifact that breaks the schema marks its log failed, as Treeherder does.

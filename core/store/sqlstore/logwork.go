@@ -31,12 +31,13 @@ func scanLogTasks(rows *sql.Rows) ([]model.LogTask, error) {
 }
 
 // ClaimLog leases a pending log to owner. The conditional UPDATE is the
-// whole protocol: the database lets one of several concurrent claimers win.
+// whole protocol: the database lets one of several concurrent claimers win,
+// even two in one process (a message and its duplicate handled at once).
 func (s *Store) ClaimLog(ctx context.Context, id int64, owner string, until time.Time) (model.LogTask, bool, error) {
 	now := s.now().UnixMilli()
 	res, err := s.db.ExecContext(ctx, `UPDATE job_log SET lease_owner = ?, lease_until = ?
-		WHERE id = ? AND status = ? AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)`,
-		owner, until.UnixMilli(), id, model.LogPending, now, owner)
+		WHERE id = ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)`,
+		owner, until.UnixMilli(), id, model.LogPending, now)
 	if err != nil {
 		return model.LogTask{}, false, fmt.Errorf("claim log %d: %w", id, err)
 	}
