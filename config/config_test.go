@@ -68,6 +68,22 @@ func TestDefaultParses(t *testing.T) {
 	}
 }
 
+func TestQueueBlock(t *testing.T) {
+	cfg := mustParse(t, `
+queue {
+  url            = "amqp://herder:herder@mq:5672/herder"
+  prefetch       = 20
+  delivery_limit = 3
+  prefix         = "ci.herder"
+  drain_timeout  = "1m"
+}
+`)
+	want := Queue{URL: "amqp://herder:herder@mq:5672/herder", Prefetch: 20, DeliveryLimit: 3, Prefix: "ci.herder", DrainTimeout: time.Minute}
+	if cfg.Queue == nil || *cfg.Queue != want {
+		t.Errorf("Queue = %+v, want %+v", cfg.Queue, want)
+	}
+}
+
 func TestEmptyFileGetsDefaults(t *testing.T) {
 	cfg := mustParse(t, "")
 	if cfg.PluginDir != "/etc/herder/plugins" || cfg.DataDir != "/etc/herder/data" {
@@ -129,7 +145,8 @@ func TestExampleParses(t *testing.T) {
 	if cfg.Storage.Driver != "mysql" || cfg.Storage.DSN != os.Getenv("HERDER_MYSQL_DSN") {
 		t.Errorf("Storage = %+v", cfg.Storage)
 	}
-	if cfg.Queue == nil || cfg.Queue.URL != os.Getenv("HERDER_AMQP_URL") || cfg.Queue.Prefetch != 100 {
+	if cfg.Queue == nil || cfg.Queue.URL != os.Getenv("HERDER_AMQP_URL") || cfg.Queue.Prefetch != 100 ||
+		cfg.Queue.DeliveryLimit != 5 || cfg.Queue.Prefix != "herder" || cfg.Queue.DrainTimeout != 30*time.Second {
 		t.Errorf("Queue = %+v", cfg.Queue)
 	}
 	names := func(n int, name func(int) string) []string {

@@ -166,6 +166,24 @@ queue {
   url = "http://guest:hunter2@mq:15672/" # <-
 }
 `, "Invalid queue url"},
+	{"bad queue prefix", `
+queue {
+  url    = "amqp://mq/herder"
+  prefix = "has space" # <-
+}
+`, "Invalid queue prefix"},
+	{"zero drain timeout", `
+queue {
+  url           = "amqp://mq/herder"
+  drain_timeout = "0s" # <-
+}
+`, "Invalid duration"},
+	{"delivery limit out of range", `
+queue {
+  url            = "amqp://mq/herder"
+  delivery_limit = 0 # <-
+}
+`, "Number out of range"},
 	{"bad log level", `
 log {
   level = "verbose" # <-

@@ -52,7 +52,7 @@ func attrSchema(required []string, optional ...string) []hcl.AttributeSchema {
 var (
 	serverSchema  = &hcl.BodySchema{Attributes: attrSchema(nil, "listen", "shutdown_timeout", "public_url")}
 	storageSchema = &hcl.BodySchema{Attributes: attrSchema(nil, "driver", "dsn", "max_open_conns", "max_idle_conns", "auto_migrate")}
-	queueSchema   = &hcl.BodySchema{Attributes: attrSchema([]string{"url"}, "prefetch")}
+	queueSchema   = &hcl.BodySchema{Attributes: attrSchema([]string{"url"}, "prefetch", "delivery_limit", "prefix", "drain_timeout")}
 	logSchema     = &hcl.BodySchema{Attributes: attrSchema(nil, "level", "format")}
 	authSchema    = &hcl.BodySchema{Attributes: attrSchema(nil, "oidc_issuer", "oidc_client_id", "sheriff_group")}
 	pluginSchema  = &hcl.BodySchema{Attributes: attrSchema(nil, "path", "sha256")}
@@ -81,6 +81,9 @@ const (
 	defaultListen          = "127.0.0.1:8080"
 	defaultShutdownTimeout = 15 * time.Second
 	defaultPrefetch        = 100
+	defaultDeliveryLimit   = 5
+	defaultQueuePrefix     = "herder"
+	defaultDrainTimeout    = 30 * time.Second
 	defaultConcurrency     = 4
 	sqliteFilename         = "herder.db"
 )
@@ -93,6 +96,9 @@ var (
 	// caps them at 50 characters.
 	repoName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,49}$`)
 	sha256Re = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// The queue prefix starts every RabbitMQ queue and exchange name; the
+	// longest workload suffix keeps the names well under AMQP's 255 bytes.
+	queuePrefix = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 )
 
 // reference is a name used by one block that another block must declare.
@@ -322,8 +328,21 @@ func (d *decoder) queue(b *hcl.Block) *Queue {
 	}
 	attrs, _ := d.content(b, queueSchema)
 	q := &Queue{
-		URL:      d.str(attrs, "url", ""),
-		Prefetch: d.intOr(attrs, "prefetch", defaultPrefetch, 1, 65535),
+		URL:           d.str(attrs, "url", ""),
+		Prefetch:      d.intOr(attrs, "prefetch", defaultPrefetch, 1, 65535),
+		DeliveryLimit: d.intOr(attrs, "delivery_limit", defaultDeliveryLimit, 1, 1000),
+		Prefix:        d.str(attrs, "prefix", defaultQueuePrefix),
+		DrainTimeout:  d.duration(attrs, "drain_timeout", defaultDrainTimeout),
+	}
+	if d.good(attrs, "prefix") && !queuePrefix.MatchString(q.Prefix) {
+		d.attrError(attrs["prefix"], "Invalid queue prefix",
+			"prefix starts every queue and exchange name: use letters, digits, '_', '-' and '.', at most 64 characters, starting with a letter or digit.")
+		q.Prefix = defaultQueuePrefix
+	}
+	if d.good(attrs, "drain_timeout") && q.DrainTimeout == 0 {
+		// The broker package reads zero as "use the default"; say so rather than surprise.
+		d.attrError(attrs["drain_timeout"], "Invalid duration", "drain_timeout must be positive, such as \"30s\".")
+		q.DrainTimeout = defaultDrainTimeout
 	}
 	if a, ok := attrs["url"]; ok && d.failed[a] {
 		// Already diagnosed.

@@ -45,8 +45,11 @@ type Storage struct {
 }
 
 type Queue struct {
-	URL      string // amqp://user:pass@host:5672/vhost
-	Prefetch int
+	URL           string        // amqp://user:pass@host:5672/vhost
+	Prefetch      int           // deliveries in flight per consumer, default 100
+	DeliveryLimit int           // deliveries before a failing message is dead-lettered, default 5
+	Prefix        string        // queue and exchange name prefix, default "herder"
+	DrainTimeout  time.Duration // how long in-flight work may finish on shutdown, default 30s
 }
 
 type Log struct {

@@ -411,19 +411,16 @@ func startBugWork(ctx context.Context, wg *sync.WaitGroup, sup *pluginhost.Super
 	return bugs.FollowLogs{LogStore: st, Queue: st, Notify: d.Notify}
 }
 
-// startSchedules runs the scheduled jobs (in the elected process only) and,
-// in every process, watches for pruned reference data to drop stale cached
-// ids.
-func startSchedules(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, st *sqlstore.Store, log hclog.Logger) {
+// startSchedules runs the scheduled jobs, in the elected process only.
+func startSchedules(ctx context.Context, wg *sync.WaitGroup, cfg *config.Config, st *sqlstore.Store, log hclog.Logger, extra ...schedule.Job) {
 	s := schedule.New(lockerFor(st), schedule.Options{Log: log})
-	for _, j := range scheduledJobs(cfg, st, log) {
+	for _, j := range append(scheduledJobs(cfg, st, log), extra...) {
 		if err := s.Add(j); err != nil {
 			log.Error("scheduled job not added", "job", j.Name, "error", err)
 		}
 	}
-	wg.Add(2)
+	wg.Add(1)
 	go func() { defer wg.Done(); s.Run(ctx) }()
-	go func() { defer wg.Done(); watchPrunes(ctx, st, log) }()
 }
 
 // scheduledJobs are the configured schedule blocks of the jobs herder

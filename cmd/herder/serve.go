@@ -31,20 +31,34 @@ import (
 func init() {
 	var listen string
 	var noMigrate bool
+	var roleNames []string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API and UI and run the configured plugins",
-		Args:  cobra.NoArgs,
+		Long: "serve runs herder. By default one process does everything (--role all). Several\n" +
+			"processes can split the work: web serves the API and UI, ingest runs source plugins,\n" +
+			"worker stores ingested batches and runs processor plugins, scheduler runs the scheduled\n" +
+			"jobs under leader election. With a queue block in the config the roles talk through\n" +
+			"RabbitMQ; without one, through the database. See docs/deploy.md.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return serve(cmd.Context(), listen, noMigrate)
+			if len(roleNames) == 0 {
+				roleNames = []string{"all"}
+			}
+			r, err := parseRoles(roleNames)
+			if err != nil {
+				return usageError(err)
+			}
+			return serve(cmd.Context(), listen, noMigrate, r)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on, e.g. 127.0.0.1:8080 (overrides server.listen)")
 	cmd.Flags().BoolVar(&noMigrate, "no-migrate", false, "do not run database migrations at start")
+	cmd.Flags().StringSliceVar(&roleNames, "role", nil, "roles of this process: web, ingest, worker, scheduler, all (comma-separated or repeated; default all)")
 	rootCmd.AddCommand(cmd)
 }
 
-func serve(parent context.Context, listen string, noMigrate bool) error {
+func serve(parent context.Context, listen string, noMigrate bool, r roles) error {
 	cfg, err := loadConfig()
 	if err != nil {
 		return err
@@ -69,6 +83,21 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 	// readiness at once and prepare the store in the background.
 	var storeReady atomic.Bool
 	pipeline := ingest.NewPipeline(st, log, reg)
+	log.Info("starting", "roles", r.String())
+	// With a queue block the roles talk through RabbitMQ; the broker may
+	// come up after us, like the database.
+	mq := &brokerRef{}
+	ready := map[string]server.Readiness{
+		"migrations": func(context.Context) error {
+			if !storeReady.Load() {
+				return errors.New("database not prepared yet")
+			}
+			return nil
+		},
+	}
+	if cfg.Queue != nil {
+		ready["queue"] = mq.ping
+	}
 	// Plugins start once the database is ready: a source's first batch must
 	// find the schema there.
 	admin := &pluginAdmin{}
@@ -84,20 +113,16 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 		}
 		storeReady.Store(true)
 		log.Info("storage ready", "backend", st.Backend(), "address", st.Addr())
-		// Scheduled jobs (update_bugscache, cycle_data, the commenter) run
-		// in the process that wins the election; see cmd/herder/bugs.go.
-		startSchedules(ctx, &background, cfg, st, log)
-		sup, err := startPlugins(cfg, log, reg, pipeline)
-		if err != nil {
-			log.Error("plugins not started", "error", err)
-		} else {
-			admin.set(sup)
-			// Parsed logs queue bug matching and intermittent checks
-			// through the store the log dispatcher writes with.
-			logStore := startBugWork(ctx, &background, sup, st, log, reg)
-			startProcessing(ctx, &background, sup, st, logStore, log, reg)
+		if cfg.Queue != nil {
+			b, err := dialBroker(ctx, cfg, log, reg)
+			if err != nil {
+				return // ctx ended while the broker was away
+			}
+			mq.set(b)
+			background.Add(1)
+			go func() { defer background.Done(); <-ctx.Done(); b.Close() }()
 		}
-		sweepParked(ctx, pipeline, log)
+		startRoles(ctx, &background, r, cfg, st, pipeline, mq.get(), admin, log, reg)
 	}()
 
 	srvOpts := server.Options{
@@ -106,14 +131,7 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 		Plugins:  admin,
 		Log:      log,
 		Registry: reg,
-		Ready: map[string]server.Readiness{
-			"migrations": func(context.Context) error {
-				if !storeReady.Load() {
-					return errors.New("database not prepared yet")
-				}
-				return nil
-			},
-		},
+		Ready:    ready,
 	}
 	// Sign-in, write rate limits and the raw-log proxy (serve_auth.go).
 	if err := configureWrites(&srvOpts, cfg, log); err != nil {
@@ -127,14 +145,23 @@ func serve(parent context.Context, listen string, noMigrate bool) error {
 	// The demo dataset's job logs (`herder demo`) point here, so `make run`
 	// parses logs without reaching Firefox CI.
 	mux := http.NewServeMux()
-	mux.Handle("GET "+demologs.Prefix, demologs.Handler())
-	mux.Handle("/", srv)
+	if r.web {
+		mux.Handle("GET "+demologs.Prefix, demologs.Handler())
+		mux.Handle("/", srv)
+	} else {
+		// Other roles answer health, readiness and metrics only, so an
+		// orchestrator can watch every process the same way.
+		for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+			mux.Handle("GET "+path, srv)
+		}
+		mux.HandleFunc("/", notServedHere(r))
+	}
 	httpServer := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
-	log.Info("serving", "address", "http://"+ln.Addr().String(), "storage", st.Backend(), "database", st.Addr())
+	log.Info("serving", "address", "http://"+ln.Addr().String(), "roles", r.String(), "storage", st.Backend(), "database", st.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
 
