@@ -45,8 +45,11 @@ type (
 		AutoMigrate  bool   `json:"auto_migrate"`
 	}
 	showQueue struct {
-		URL      string `json:"url"`
-		Prefetch int    `json:"prefetch"`
+		URL           string `json:"url"`
+		Prefetch      int    `json:"prefetch"`
+		DeliveryLimit int    `json:"delivery_limit"`
+		Prefix        string `json:"prefix"`
+		DrainTimeout  string `json:"drain_timeout"`
 	}
 	showLog struct {
 		Level  string `json:"level"`
@@ -140,7 +143,8 @@ func (c *Config) RedactedJSON() ([]byte, error) {
 		out.Storage.DSN = RedactMySQLDSN(c.Storage.DSN)
 	}
 	if c.Queue != nil {
-		out.Queue = &showQueue{URL: RedactURL(c.Queue.URL), Prefetch: c.Queue.Prefetch}
+		out.Queue = &showQueue{URL: RedactURL(c.Queue.URL), Prefetch: c.Queue.Prefetch,
+			DeliveryLimit: c.Queue.DeliveryLimit, Prefix: c.Queue.Prefix, DrainTimeout: c.Queue.DrainTimeout.String()}
 	}
 	for _, p := range c.Plugins {
 		out.Plugins = append(out.Plugins, showPlugin(p))

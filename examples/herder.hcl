@@ -46,11 +46,15 @@ storage {
   auto_migrate = true
 }
 
-# RabbitMQ carries work between the sources, processors and the store. Leave
-# the block out to keep the queues in the database (single host only).
+# RabbitMQ carries work between process roles (serve --role web|ingest|
+# worker|scheduler; docs/deploy.md). Leave the block out to keep the work in
+# the database (one machine, or a few workers on MySQL).
 queue {
-  url      = env("HERDER_AMQP_URL") # amqps://user:password@mq:5671/herder
-  prefetch = 100
+  url            = env("HERDER_AMQP_URL") # amqps://user:password@mq:5671/herder
+  prefetch       = 100   # deliveries in flight per consumer
+  delivery_limit = 5     # deliveries before a failing message is dead-lettered
+  prefix         = "herder" # queue names: herder.store, herder.logs.failed, ...
+  drain_timeout  = "30s" # how long work in flight may finish on SIGTERM
 }
 
 log {
