@@ -119,8 +119,6 @@ func serve(parent context.Context, listen string, noMigrate bool, r roles) error
 				return // ctx ended while the broker was away
 			}
 			mq.set(b)
-			background.Add(1)
-			go func() { defer background.Done(); <-ctx.Done(); b.Close() }()
 		}
 		startRoles(ctx, &background, r, cfg, st, pipeline, mq.get(), admin, log, reg)
 	}()
@@ -183,6 +181,11 @@ func serve(parent context.Context, listen string, noMigrate bool, r roles) error
 		if err := sup.Stop(shutdownCtx); err != nil {
 			log.Warn("stop plugins", "error", err)
 		}
+	}
+	// The broker closes last: consumers drained above, and sources may
+	// have been publishing until their plugins stopped.
+	if b := mq.get(); b != nil {
+		b.Close()
 	}
 	log.Info("stopped")
 	return nil
