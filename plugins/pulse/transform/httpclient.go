@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/herder-ci/herder/sdk"
 )
 
 // HTTPOptions configure NewHTTPClient. Zero values take the defaults noted.
@@ -126,17 +128,10 @@ func (c *HTTPClient) checkURL(u *url.URL) error {
 	if u.Scheme != "https" && u.Scheme != "http" {
 		return fmt.Errorf("scheme %q not allowed", u.Scheme)
 	}
-	host, hostPort := strings.ToLower(u.Hostname()), strings.ToLower(u.Host)
-	for _, allowed := range c.opts.AllowedHosts {
-		a := strings.ToLower(allowed)
-		switch {
-		case a == host || a == hostPort:
-			return nil
-		case strings.HasPrefix(a, "*.") && strings.HasSuffix(host, a[1:]):
-			return nil
-		}
+	if !sdk.HostAllowed(c.opts.AllowedHosts, u) {
+		return fmt.Errorf("%s: %w", u.Host, errHostNotAllowed)
 	}
-	return fmt.Errorf("%s: %w", u.Host, errHostNotAllowed)
+	return nil
 }
 
 // get fetches rawURL with retries and returns the body and headers.
