@@ -111,18 +111,29 @@ func waitForStore(ctx context.Context, s *sqlstore.Store, cfg *config.Config, mi
 // the schema and reference data brought up to date (as serve does at
 // start), then fn; the store is closed after.
 func withPreparedStore(ctx context.Context, fn func(ctx context.Context, cfg *config.Config, st *sqlstore.Store) error) error {
-	cfg, err := loadConfig()
-	if err != nil {
-		return err
-	}
 	ctx = contextOrBackground(ctx)
-	st, err := openStore(ctx, cfg)
+	cfg, st, err := openPreparedStore(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if err := prepareStore(ctx, st, cfg, cfg.Storage.AutoMigrate); err != nil {
-		return err
-	}
 	return fn(ctx, cfg, st)
+}
+
+// openPreparedStore loads the config and opens a migrated, seeded store;
+// the caller closes it.
+func openPreparedStore(ctx context.Context) (*config.Config, *sqlstore.Store, error) {
+	cfg, err := loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := prepareStore(ctx, st, cfg, cfg.Storage.AutoMigrate); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return cfg, st, nil
 }

@@ -220,19 +220,10 @@ const (
 	jobCommenter       = "intermittents_commenter"
 )
 
-// openPrepared loads the config and opens a migrated, seeded store.
+// openPrepared is openPreparedStore for a command, with a close function.
 func openPrepared(cmd *cobra.Command) (*config.Config, *sqlstore.Store, func(), error) {
-	cfg, err := loadConfig()
+	cfg, st, err := openPreparedStore(contextOrBackground(cmd.Context()))
 	if err != nil {
-		return nil, nil, nil, err
-	}
-	ctx := contextOrBackground(cmd.Context())
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if err := prepareStore(ctx, st, cfg, cfg.Storage.AutoMigrate); err != nil {
-		st.Close()
 		return nil, nil, nil, err
 	}
 	return cfg, st, func() { st.Close() }, nil
