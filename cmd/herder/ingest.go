@@ -38,7 +38,7 @@ func newIngestCmd() *cobra.Command {
 			"the configured database, as Treeherder's `manage.py ingest` does. Requests may only reach\n" +
 			"the config's allowed_hosts, the repository's host and the Taskcluster root URL's host.",
 	}
-	cmd.AddCommand(newIngestPushCmd(), newIngestTaskCmd())
+	cmd.AddCommand(newIngestPushCmd(), newIngestTaskCmd(), newIngestGitHubCmd())
 	return cmd
 }
 
