@@ -17,7 +17,10 @@ import (
 // parse results and bump it whenever a change alters what ParseErrors or
 // ParseErrorSummary return for some input, so that stored results can be
 // recomputed (`herder logs reparse`).
-const Version = 1
+//
+// Version 2: GitHub Actions logs (every line prefixed with an RFC 3339
+// timestamp) have the prefix stripped before the rules run.
+const Version = 2
 
 // Defaults, Treeherder's values.
 const (
@@ -95,6 +98,10 @@ type Summary struct {
 	LongLines int64
 	// Taskcluster is set once a line starting "[taskcluster " was seen.
 	Taskcluster bool
+	// Actions is set when the first line starts with GitHub Actions'
+	// timestamp prefix; every line then has it stripped before the rules,
+	// which anchor at the start of a line, run.
+	Actions bool
 }
 
 // ErrTooLarge is matched (errors.Is) by the error ParseErrors returns when a
@@ -137,6 +144,9 @@ func ParseErrors(ctx context.Context, r io.Reader, opts Options) (*Summary, erro
 		}
 		lineno := s.Lines
 		s.Lines++
+		if lineno == 0 {
+			s.Actions = actionsPrefixLen(bytes.TrimPrefix(raw, utf8BOM)) > 0
+		}
 		if long {
 			s.LongLines++
 		}
@@ -168,6 +178,10 @@ func ParseErrors(ctx context.Context, r io.Reader, opts Options) (*Summary, erro
 			cut := opts.MaxLineRunes
 			if perf {
 				cut = -1
+			}
+			if s.Actions {
+				raw = bytes.TrimPrefix(raw, utf8BOM)
+				raw = raw[actionsPrefixLen(raw):]
 			}
 			line, _ = pyDecode(raw, cut)
 			classify := classifyLine
@@ -267,4 +281,36 @@ func StoredLine(s string) string {
 		j += size
 	}
 	return b.String()
+}
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// actionsPrefixLen is the length of a leading GitHub Actions timestamp
+// ("2026-11-27T04:05:06.1234567Z "), or 0 when the line has none.
+func actionsPrefixLen(b []byte) int {
+	const shape = "dddd-dd-ddTdd:dd:dd"
+	if len(b) < len(shape)+2 {
+		return 0
+	}
+	for i := 0; i < len(shape); i++ {
+		c := b[i]
+		if shape[i] == 'd' {
+			if c < '0' || c > '9' {
+				return 0
+			}
+		} else if c != shape[i] {
+			return 0
+		}
+	}
+	i := len(shape)
+	if b[i] == '.' {
+		i++
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	}
+	if i+1 < len(b) && b[i] == 'Z' && b[i+1] == ' ' {
+		return i + 2
+	}
+	return 0
 }

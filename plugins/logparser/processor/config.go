@@ -56,6 +56,19 @@ type Config struct {
 	Concurrency int `json:"concurrency"`
 	// UserAgent is sent with every download.
 	UserAgent string `json:"user_agent"`
+	// Credentials authorise downloads from hosts that serve logs only to
+	// signed-in callers (GitHub's Actions logs API). The token comes from
+	// the environment; it is sent only to the matching host, and Go's HTTP
+	// client drops it when a redirect leaves that host (GitHub redirects to
+	// pre-signed blob storage URLs).
+	Credentials []Credential `json:"credentials"`
+}
+
+// Credential is one host's Authorization header: "<scheme> $token_env".
+type Credential struct {
+	Host     string `json:"host"`      // a host pattern, as in allowed_hosts
+	TokenEnv string `json:"token_env"` // the environment variable holding the token
+	Scheme   string `json:"scheme"`    // default "Bearer"
 }
 
 // Duration is a time.Duration read from a string such as "90s" or a number
@@ -117,6 +130,17 @@ func (c Config) withDefaults() (Config, error) {
 	for _, h := range c.AllowedHosts {
 		if err := checkHostPattern(h); err != nil {
 			errs = append(errs, err)
+		}
+	}
+	for i, cr := range c.Credentials {
+		if err := checkHostPattern(cr.Host); err != nil || cr.Host == "*" {
+			errs = append(errs, fmt.Errorf("credentials[%d].host %q: want one host name, host:port or *.domain", i, cr.Host))
+		}
+		if cr.TokenEnv == "" {
+			errs = append(errs, fmt.Errorf("credentials[%d]: token_env names the environment variable holding the token", i))
+		}
+		if c.Credentials[i].Scheme == "" {
+			c.Credentials[i].Scheme = "Bearer"
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -39,6 +40,26 @@ type Fetcher struct {
 	hosts  []string
 	agent  string
 	client *http.Client
+	auth   []authHeader
+}
+
+type authHeader struct {
+	host  string
+	value string
+}
+
+// Authorize reads the credentials' tokens from the environment. A token
+// that is not set is an error: the operator asked for it, and without it
+// every log of that host would fail as forbidden.
+func (f *Fetcher) Authorize(creds []Credential) error {
+	for _, c := range creds {
+		token := strings.TrimSpace(os.Getenv(c.TokenEnv))
+		if token == "" {
+			return fmt.Errorf("logparser config: credentials for %s: environment variable %s is not set", c.Host, c.TokenEnv)
+		}
+		f.auth = append(f.auth, authHeader{host: c.Host, value: c.Scheme + " " + token})
+	}
+	return nil
 }
 
 // NewFetcher makes a fetcher for the allowed-host patterns (see
@@ -112,6 +133,12 @@ func (f *Fetcher) Open(ctx context.Context, rawURL string, limit int64) (*Downlo
 	}
 	req.Header.Set("User-Agent", f.agent)
 	req.Header.Set("Accept-Encoding", "gzip")
+	for _, a := range f.auth {
+		if sdk.HostAllowed([]string{a.host}, u) {
+			req.Header.Set("Authorization", a.value)
+			break
+		}
+	}
 	resp, err := f.client.Do(req)
 	if err != nil {
 		var o *Outcome

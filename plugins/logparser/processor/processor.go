@@ -79,7 +79,11 @@ func NewWithConfig(c Config, transport http.RoundTripper, log *slog.Logger) (*Pr
 		log = slog.New(slog.DiscardHandler)
 	}
 	p := &Processor{log: log}
-	p.st.Store(&state{cfg: c, fetch: NewFetcher(c.AllowedHosts, c.UserAgent, transport)})
+	fetch := NewFetcher(c.AllowedHosts, c.UserAgent, transport)
+	if err := fetch.Authorize(c.Credentials); err != nil {
+		return nil, err
+	}
+	p.st.Store(&state{cfg: c, fetch: fetch})
 	return p, nil
 }
 
@@ -89,7 +93,11 @@ func (p *Processor) Configure(_ context.Context, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	p.st.Store(&state{cfg: c, fetch: NewFetcher(c.AllowedHosts, c.UserAgent, nil)})
+	fetch := NewFetcher(c.AllowedHosts, c.UserAgent, nil)
+	if err := fetch.Authorize(c.Credentials); err != nil {
+		return err
+	}
+	p.st.Store(&state{cfg: c, fetch: fetch})
 	if len(c.AllowedHosts) == 0 {
 		p.log.Warn("allowed_hosts is empty: every log download will be refused")
 	}
