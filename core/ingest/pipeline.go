@@ -239,27 +239,55 @@ func (p *Pipeline) storeJobs(ctx context.Context, source string, data []sdk.JobD
 		repo int64
 		rev  string
 	}
-	jobs := make([]model.Job, 0, len(data))
+	// Normalising (hashing, mostly) is spread over two goroutines for large
+	// batches; the database is idle meanwhile.
+	norm := make([]model.Job, len(data))
+	known := make([]bool, len(data))
+	normalize := func(lo, hi int) error {
+		for i := lo; i < hi; i++ {
+			d := &data[i]
+			repo, ok, err := p.repository(ctx, d.Project)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				p.reject(source, "unknown_repository", fmt.Errorf("job %s: unknown or inactive repository %q", d.Job.JobGUID, d.Project))
+				continue
+			}
+			norm[i] = NormalizeJob(repo.Name, *d)
+			norm[i].RepositoryID = repo.ID
+			known[i] = true
+		}
+		return nil
+	}
+	mid := 0
+	if len(data) >= 200 {
+		mid = len(data) / 2
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- normalize(0, mid) }()
+	err := normalize(mid, len(data))
+	if err2 := <-errc; err == nil {
+		err = err2
+	}
+	if err != nil {
+		return err
+	}
+	jobs := norm[:0]
 	need := map[int64]map[string]bool{}
 	var superseded []string
 	var origin []int // index in data of each job
 	for i, d := range data {
-		repo, ok, err := p.repository(ctx, d.Project)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			p.reject(source, "unknown_repository", fmt.Errorf("job %s: unknown or inactive repository %q", d.Job.JobGUID, d.Project))
+		if !known[i] {
 			continue
 		}
-		j := NormalizeJob(repo.Name, d)
-		j.RepositoryID = repo.ID
+		j := norm[i]
 		jobs = append(jobs, j)
 		origin = append(origin, i)
-		if need[repo.ID] == nil {
-			need[repo.ID] = map[string]bool{}
+		if need[j.RepositoryID] == nil {
+			need[j.RepositoryID] = map[string]bool{}
 		}
-		need[repo.ID][d.Revision] = true
+		need[j.RepositoryID][d.Revision] = true
 		superseded = append(superseded, d.Superseded...)
 	}
 	ids := map[key]int64{}

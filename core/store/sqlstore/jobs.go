@@ -2,7 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 
@@ -94,16 +94,25 @@ func (s *Store) StoreJobs(ctx context.Context, jobs []model.Job) error {
 		return fmt.Errorf("store jobs: %w", err)
 	}
 
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		rows, refs, err := s.updateByGUIDRoot(ctx, tx, rows, refs)
+	defer s.ckpt.Kick()
+	return s.inJobTx(ctx, func(tx jobTx) error {
+		rows, refs, moved, err := s.updateByGUIDRoot(ctx, tx, rows, refs)
 		if err != nil {
 			return err
+		}
+		// ids[i] is rows[i]'s job id once known (0 until then).
+		ids := make([]int64, len(rows), len(rows)+len(moved))
+		var maxID int64
+		if s.d.sequentialIDs {
+			if maxID, err = s.maxJobID(ctx, tx); err != nil {
+				return err
+			}
 		}
 		now := s.nowMicros()
 		cols := len(jobCols)
 		step := chunkSize(s.d.maxParams, cols)
 		prefix := "INSERT INTO job (" + strings.Join(jobCols, ", ") + ") VALUES "
-		args := make([]any, 0, step*cols)
+		args := make([]any, 0, min(step, len(rows))*cols)
 		for start := 0; start < len(rows); start += step {
 			end := min(start+step, len(rows))
 			args = args[:0]
@@ -115,146 +124,220 @@ func (s *Store) StoreJobs(ctx context.Context, jobs []model.Job) error {
 				}
 				args = append(args, j.GUID, j.RepositoryID, j.PushID, r.signature, r.buildPlatform,
 					r.machinePlatform, r.machine, j.OptionCollection, r.jobType, r.jobGroup, r.product,
-					fc, j.Who, j.Reason, j.Result, j.SubmitTime, j.StartTime, j.EndTime, now, j.Tier, j.State)
+					fc, j.Who, j.Reason, j.Result, j.SubmitTime, j.StartTime, j.EndTime, now, int64(j.Tier), j.State)
 			}
-			if _, err := s.execBatch(ctx, tx, end-start == step, prefix+placeholders(end-start, cols)+" "+s.d.jobUpsert, args...); err != nil {
+			q := prefix + placeholders(end-start, cols) + " " + s.d.jobUpsert
+			if err := tx.exec(ctx, end-start == step, q, args); err != nil {
 				return fmt.Errorf("upsert %d jobs: %w", end-start, err)
 			}
+			if s.d.sequentialIDs {
+				if maxID, err = s.newJobIDs(ctx, tx, maxID, rows[start:end], ids[start:end]); err != nil {
+					return err
+				}
+			}
 		}
-		return s.storeJobExtras(ctx, tx, rows, logsByGUID)
+		for _, m := range moved {
+			rows = append(rows, m.job)
+			ids = append(ids, m.id)
+		}
+		return s.storeJobExtras(ctx, tx, rows, ids, logsByGUID)
 	})
+}
+
+func (s *Store) maxJobID(ctx context.Context, tx jobTx) (int64, error) {
+	var id int64
+	err := tx.query(ctx, false, "SELECT COALESCE(MAX(id), 0) FROM job", nil, func(vals []driver.Value) error {
+		var err error
+		id, err = valueInt64(vals[0])
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("last job id: %w", err)
+	}
+	return id, nil
+}
+
+// newJobIDs fills the ids of rows just upserted when all of them were new
+// rows, and returns the largest job id now. SQLite gives a new row the
+// largest rowid plus one, and the writer holds the database's write lock, so
+// when the largest id grew by exactly the number of rows, every row was
+// inserted and they took the ids after prev in VALUES order; the first and
+// last are checked. Otherwise (some rows were updates, or were refused by
+// the state guard) the ids stay 0 and the extras look them up by guid.
+// This spares a RETURNING clause, which costs more than the two lookups.
+func (s *Store) newJobIDs(ctx context.Context, tx jobTx, prev int64, rows []*model.Job, ids []int64) (int64, error) {
+	last, err := s.maxJobID(ctx, tx)
+	if err != nil || last-prev != int64(len(rows)) {
+		return last, err
+	}
+	ok := 0
+	err = tx.query(ctx, false, "SELECT id, guid FROM job WHERE id IN (?, ?)", []any{prev + 1, last}, func(vals []driver.Value) error {
+		id, err := valueInt64(vals[0])
+		if err != nil {
+			return err
+		}
+		g := valueString(vals[1])
+		if (id == prev+1 && g == rows[0].GUID) || (id == last && g == rows[len(rows)-1].GUID) {
+			ok++
+		}
+		return nil
+	})
+	if err != nil {
+		return last, fmt.Errorf("check new job ids: %w", err)
+	}
+	if ok == 2 || (len(rows) == 1 && ok == 1) {
+		for i := range ids {
+			ids[i] = prev + 1 + int64(i)
+		}
+	}
+	return last, nil
+}
+
+// movedJob is a job stored over the row of its root guid, and that row's id.
+type movedJob struct {
+	job *model.Job
+	id  int64
 }
 
 // updateByGUIDRoot handles Treeherder's legacy retry guids ("<root>_<n>"):
 // when a job with the root guid exists, that row is updated, guid included.
-// It returns the jobs left for the bulk upsert.
-func (s *Store) updateByGUIDRoot(ctx context.Context, tx *sql.Tx, rows []*model.Job, refs []jobRefs) ([]*model.Job, []jobRefs, error) {
+// It returns the jobs left for the bulk upsert and the jobs it moved onto
+// their root's row, which still need their logs and metadata.
+func (s *Store) updateByGUIDRoot(ctx context.Context, tx jobTx, rows []*model.Job, refs []jobRefs) ([]*model.Job, []jobRefs, []movedJob, error) {
+	var moved []movedJob
 	var keepRows []*model.Job
 	var keepRefs []jobRefs
 	for i, j := range rows {
 		root, _, suffixed := strings.Cut(j.GUID, "_")
 		if !suffixed {
-			keepRows, keepRefs = append(keepRows, j), append(keepRefs, refs[i])
+			if keepRows != nil {
+				keepRows, keepRefs = append(keepRows, j), append(keepRefs, refs[i])
+			}
 			continue
+		}
+		// The slices are copied (not filtered in place) from the first
+		// retry guid on: a deadlocked transaction runs this again.
+		if keepRows == nil {
+			keepRows = append(make([]*model.Job, 0, len(rows)), rows[:i]...)
+			keepRefs = append(make([]jobRefs, 0, len(rows)), refs[:i]...)
 		}
 		var id int64
 		var state string
-		err := tx.QueryRowContext(ctx, "SELECT id, state FROM job WHERE guid = ?", root).Scan(&id, &state)
-		if notFound(err) {
+		found := false
+		err := tx.query(ctx, false, "SELECT id, state FROM job WHERE guid = ?", []any{root}, func(vals []driver.Value) error {
+			var err error
+			id, err = valueInt64(vals[0])
+			state, found = valueString(vals[1]), true
+			return err
+		})
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("look up job %s: %w", root, err)
+		}
+		if !found {
 			keepRows, keepRefs = append(keepRows, j), append(keepRefs, refs[i])
 			continue
 		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("look up job %s: %w", root, err)
-		}
 		if !accepts(state, j.State) {
+			// The root row keeps its guid, so the extras find no job
+			// under the retry's.
 			continue
 		}
 		r := refs[i]
-		_, err = tx.ExecContext(ctx, `UPDATE job SET guid = ?, push_id = ?, signature_id = ?, build_platform_id = ?,
+		err = tx.exec(ctx, false, `UPDATE job SET guid = ?, push_id = ?, signature_id = ?, build_platform_id = ?,
 			machine_platform_id = ?, machine_id = ?, option_collection_hash = ?, job_type_id = ?, job_group_id = ?,
 			product_id = ?, who = ?, reason = ?, result = ?, submit_time = ?, start_time = ?, end_time = ?,
-			last_modified = ?, tier = ?, state = ? WHERE id = ?`,
+			last_modified = ?, tier = ?, state = ? WHERE id = ?`, []any{
 			j.GUID, j.PushID, r.signature, r.buildPlatform, r.machinePlatform, r.machine, j.OptionCollection,
 			r.jobType, r.jobGroup, r.product, j.Who, j.Reason, j.Result, j.SubmitTime, j.StartTime, j.EndTime,
-			s.nowMicros(), j.Tier, j.State, id)
+			s.nowMicros(), int64(j.Tier), j.State, id})
 		if err != nil {
-			return nil, nil, fmt.Errorf("update job %s by root guid: %w", j.GUID, err)
+			return nil, nil, nil, fmt.Errorf("update job %s by root guid: %w", j.GUID, err)
 		}
+		moved = append(moved, movedJob{j, id})
 	}
-	// The updated rows still need their logs and metadata, which
-	// storeJobExtras finds by guid, so hand every row on to it via the caller.
-	return keepRows, keepRefs, nil
+	if keepRows == nil {
+		return rows, refs, nil, nil
+	}
+	return keepRows, keepRefs, moved, nil
 }
 
-// storeJobExtras adds job logs and Taskcluster metadata once per job.
-func (s *Store) storeJobExtras(ctx context.Context, tx *sql.Tx, rows []*model.Job, logsByGUID map[string][]model.JobLog) error {
-	var guids []string
-	for _, j := range rows {
-		if j.TaskID != "" || len(logsByGUID[j.GUID]) > 0 {
-			guids = append(guids, j.GUID)
+// storeJobExtras adds job logs and Taskcluster metadata once per job. ids
+// holds the rows' job ids where known (0 where not).
+func (s *Store) storeJobExtras(ctx context.Context, tx jobTx, rows []*model.Job, ids []int64, logsByGUID map[string][]model.JobLog) error {
+	var unknown []string
+	for i, j := range rows {
+		if ids[i] == 0 && (j.TaskID != "" || len(logsByGUID[j.GUID]) > 0) {
+			unknown = append(unknown, j.GUID)
 		}
 	}
-	if len(guids) == 0 {
+	if len(unknown) > 0 {
+		found, err := jobIDs(ctx, tx, unknown)
+		if err != nil {
+			return err
+		}
+		for i, j := range rows {
+			if ids[i] == 0 {
+				ids[i] = found[j.GUID]
+			}
+		}
+	}
+	tcStep, logStep := chunkSize(s.d.maxParams, 3), chunkSize(s.d.maxParams, 4)
+	args := make([]any, 0, max(tcStep*3, logStep*4))
+	n := 0
+	flush := func(q string, cols, step int, what string) error {
+		if n == 0 {
+			return nil
+		}
+		q = s.d.insertIgnore + q + placeholders(n, cols)
+		if err := tx.exec(ctx, n == step, q, args); err != nil {
+			return fmt.Errorf("insert %s: %w", what, err)
+		}
+		args, n = args[:0], 0
 		return nil
 	}
-	ids, err := jobIDs(ctx, tx, guids)
-	if err != nil {
+	const tcInsert = " INTO taskcluster_metadata (job_id, task_id, retry_id) VALUES "
+	for i, j := range rows {
+		if id := ids[i]; id != 0 && j.TaskID != "" {
+			args = append(args, id, j.TaskID, int64(j.RetryID))
+			if n++; n == tcStep {
+				if err := flush(tcInsert, 3, tcStep, "taskcluster metadata"); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := flush(tcInsert, 3, tcStep, "taskcluster metadata"); err != nil {
 		return err
 	}
-	var tcArgs, logArgs []any
-	nTC, nLogs := 0, 0
-	tcStep, logStep := chunkSize(s.d.maxParams, 3), chunkSize(s.d.maxParams, 4)
-	flushTC := func() error {
-		if nTC == 0 {
-			return nil
-		}
-		q := s.d.insertIgnore + " INTO taskcluster_metadata (job_id, task_id, retry_id) VALUES " + placeholders(nTC, 3)
-		if _, err := s.execBatch(ctx, tx, nTC == tcStep, q, tcArgs...); err != nil {
-			return fmt.Errorf("insert taskcluster metadata: %w", err)
-		}
-		tcArgs, nTC = tcArgs[:0], 0
-		return nil
-	}
-	flushLogs := func() error {
-		if nLogs == 0 {
-			return nil
-		}
-		q := s.d.insertIgnore + " INTO job_log (job_id, name, url, status) VALUES " + placeholders(nLogs, 4)
-		if _, err := s.execBatch(ctx, tx, nLogs == logStep, q, logArgs...); err != nil {
-			return fmt.Errorf("insert job logs: %w", err)
-		}
-		logArgs, nLogs = logArgs[:0], 0
-		return nil
-	}
-	for _, j := range rows {
-		id, ok := ids[j.GUID]
-		if !ok {
+	const logInsert = " INTO job_log (job_id, name, url, status) VALUES "
+	for i, j := range rows {
+		id := ids[i]
+		if id == 0 {
 			continue
 		}
-		if j.TaskID != "" {
-			tcArgs = append(tcArgs, id, j.TaskID, j.RetryID)
-			if nTC++; nTC == tcStep {
-				if err := flushTC(); err != nil {
-					return err
-				}
-			}
-		}
 		for _, l := range logsByGUID[j.GUID] {
-			logArgs = append(logArgs, id, l.Name, l.URL, l.Status)
-			if nLogs++; nLogs == logStep {
-				if err := flushLogs(); err != nil {
+			args = append(args, id, l.Name, l.URL, int64(l.Status))
+			if n++; n == logStep {
+				if err := flush(logInsert, 4, logStep, "job logs"); err != nil {
 					return err
 				}
 			}
 		}
 	}
-	if err := flushTC(); err != nil {
-		return err
-	}
-	return flushLogs()
+	return flush(logInsert, 4, logStep, "job logs")
 }
 
-func jobIDs(ctx context.Context, q querier, guids []string) (map[string]int64, error) {
+func jobIDs(ctx context.Context, tx jobTx, guids []string) (map[string]int64, error) {
 	out := make(map[string]int64, len(guids))
 	for start := 0; start < len(guids); start += 500 {
 		end := min(start+500, len(guids))
-		rows, err := q.QueryContext(ctx, "SELECT id, guid FROM job WHERE guid IN "+inList(end-start), anySlice(guids[start:end])...)
+		err := tx.query(ctx, false, "SELECT id, guid FROM job WHERE guid IN "+inList(end-start), anySlice(guids[start:end]), func(vals []driver.Value) error {
+			id, err := valueInt64(vals[0])
+			out[valueString(vals[1])] = id
+			return err
+		})
 		if err != nil {
 			return nil, fmt.Errorf("look up job ids: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var g string
-			if err := rows.Scan(&id, &g); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[g] = id
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
 		}
 	}
 	return out, nil

@@ -15,7 +15,8 @@ import (
 // warm-up a job batch resolves them without touching the database: this is
 // where Treeherder spends ~20 ms per request joining job types.
 type refCache struct {
-	mu   sync.RWMutex
+	mu sync.RWMutex
+	// maps holds per table the ids by key (see appendKey).
 	maps map[string]map[string]int64
 	// known option collection hashes
 	optionSets map[string]bool
@@ -25,14 +26,21 @@ func newRefCache() *refCache {
 	return &refCache{maps: map[string]map[string]int64{}, optionSets: map[string]bool{}}
 }
 
-func (c *refCache) get(table, key string) (int64, bool) {
+// appendKey appends a key column to a cache key: the columns joined with
+// NULs, which reference names never hold. Keys are built in a reused buffer
+// and looked up as m[string(buf)], which does not allocate.
+func appendKey(buf []byte, col string) []byte {
+	return append(append(buf, col...), 0)
+}
+
+func (c *refCache) get(table string, key string) (int64, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	id, ok := c.maps[table][key]
 	return id, ok
 }
 
-func (c *refCache) put(table, key string, id int64) {
+func (c *refCache) put(table string, key string, id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	m := c.maps[table]
@@ -83,18 +91,17 @@ type jobRefs struct {
 	signature, buildPlatform, machinePlatform, machine, jobType, jobGroup, product int64
 }
 
-// refKey joins a row's key values; reference keys are strings.
+// refKey is the cache key of a row's key values; reference keys are strings.
 func refKey(vals []any) string {
-	var kb strings.Builder
+	var k []byte
 	for _, v := range vals {
 		if str, ok := v.(string); ok {
-			kb.WriteString(str)
+			k = appendKey(k, str)
 		} else {
-			fmt.Fprint(&kb, v)
+			k = appendKey(k, fmt.Sprint(v))
 		}
-		kb.WriteByte(0)
 	}
-	return kb.String()
+	return string(k)
 }
 
 // refIDs resolves many reference rows at once: cached ids first, then one
@@ -102,34 +109,63 @@ func refKey(vals []any) string {
 // push with thousands of new job types costs a few statements, not three
 // round trips per type. rows hold the key values followed by the extra values.
 func (s *Store) refIDs(ctx context.Context, table string, keyCols, extraCols []string, rows [][]any) ([]int64, error) {
-	ids := make([]int64, len(rows))
 	nk := len(keyCols)
-	var missing [][]any
-	seen := map[string]bool{}
-	for i, r := range rows {
-		key := refKey(r[:nk])
-		if id, ok := s.refs.get(table, key); ok {
+	return s.refIDsOf(ctx, table, keyCols, extraCols, len(rows),
+		func(buf []byte, i int) []byte { return append(buf, refKey(rows[i][:nk])...) },
+		func(i int) []any { return rows[i] })
+}
+
+// refIDsOf is refIDs over n rows given by functions: key appends a row's
+// cache key (see appendKey) to a buffer and row gives its values (keys,
+// then extras). row is called only for rows the cache misses, so a warm
+// batch allocates nothing per row.
+func (s *Store) refIDsOf(ctx context.Context, table string, keyCols, extraCols []string, n int,
+	key func(buf []byte, i int) []byte, row func(i int) []any) ([]int64, error) {
+	ids := make([]int64, n)
+	var missIdx []int
+	var buf []byte
+	s.refs.mu.RLock()
+	cached := s.refs.maps[table]
+	for i := 0; i < n; i++ {
+		// Rows of a batch often repeat the previous row's value.
+		prev := len(buf)
+		buf = key(buf, i)
+		if i > 0 && ids[i-1] != 0 && string(buf[:prev]) == string(buf[prev:]) {
+			ids[i] = ids[i-1]
+		} else if id, ok := cached[string(buf[prev:])]; ok {
 			ids[i] = id
-			continue
+		} else {
+			missIdx = append(missIdx, i)
 		}
-		if !seen[key] {
-			seen[key] = true
-			missing = append(missing, r)
-		}
+		buf = append(buf[:0], buf[prev:]...)
 	}
-	if len(missing) == 0 {
+	s.refs.mu.RUnlock()
+	if len(missIdx) == 0 {
 		return ids, nil
+	}
+	nk := len(keyCols)
+	type miss struct {
+		key string
+		row []any
+	}
+	var missing []miss
+	seen := map[string]bool{}
+	for _, i := range missIdx {
+		if k := string(key(nil, i)); !seen[k] {
+			seen[k] = true
+			missing = append(missing, miss{k, row(i)})
+		}
 	}
 	// Concurrent writers insert in the same key order, so they queue on
 	// each other's locks instead of deadlocking.
-	sort.Slice(missing, func(i, j int) bool { return refKey(missing[i][:nk]) < refKey(missing[j][:nk]) })
+	sort.Slice(missing, func(i, j int) bool { return missing[i].key < missing[j].key })
 	cols := append(append([]string{}, keyCols...), extraCols...)
 	step := chunkSize(s.d.maxParams, len(cols))
 	for start := 0; start < len(missing); start += step {
 		part := missing[start:min(start+step, len(missing))]
 		args := make([]any, 0, len(part)*len(cols))
-		for _, r := range part {
-			args = append(args, r...)
+		for _, m := range part {
+			args = append(args, m.row...)
 		}
 		q := s.d.insertIgnore + " INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES " + placeholders(len(part), len(cols))
 		if err := retryDeadlock(ctx, func() error {
@@ -139,8 +175,8 @@ func (s *Store) refIDs(ctx context.Context, table string, keyCols, extraCols []s
 			return nil, fmt.Errorf("create %s: %w", table, err)
 		}
 		args = args[:0]
-		for _, r := range part {
-			args = append(args, r[:nk]...)
+		for _, m := range part {
+			args = append(args, m.row[:nk]...)
 		}
 		q = "SELECT id, " + strings.Join(keyCols, ", ") + " FROM " + table +
 			" WHERE (" + strings.Join(keyCols, ", ") + ") IN (" + placeholders(len(part), nk) + ")"
@@ -150,32 +186,30 @@ func (s *Store) refIDs(ctx context.Context, table string, keyCols, extraCols []s
 		}
 		for sqlRows.Next() {
 			var id int64
-			vals := make([]string, nk)
+			k := make([]string, nk)
 			dest := []any{&id}
-			for k := range vals {
-				dest = append(dest, &vals[k])
+			for c := range k {
+				dest = append(dest, &k[c])
 			}
 			if err := sqlRows.Scan(dest...); err != nil {
 				sqlRows.Close()
 				return nil, fmt.Errorf("scan %s: %w", table, err)
 			}
-			s.refs.put(table, refKey(anySlice(vals)), id)
+			s.refs.put(table, refKey(anySlice(k)), id)
 		}
 		sqlRows.Close()
 		if err := sqlRows.Err(); err != nil {
 			return nil, err
 		}
 	}
-	for i, r := range rows {
-		if ids[i] != 0 {
-			continue
-		}
-		if id, ok := s.refs.get(table, refKey(r[:nk])); ok {
+	for _, i := range missIdx {
+		if id, ok := s.refs.get(table, string(key(nil, i))); ok {
 			ids[i] = id
 			continue
 		}
 		// MySQL compares VARCHARs ignoring trailing spaces, so a stored
 		// "x" answers for "x ": look that one up on its own.
+		r := row(i)
 		id, err := s.refID(ctx, table, keyCols, r[:nk], extraCols, r[nk:])
 		if err != nil {
 			return nil, err
@@ -185,45 +219,56 @@ func (s *Store) refIDs(ctx context.Context, table string, keyCols, extraCols []s
 	return ids, nil
 }
 
+// refStep resolves one reference table's ids for a batch of jobs.
+type refStep struct {
+	table string
+	keys  []string
+	extra []string
+	key   func(b []byte, j *model.Job) []byte
+	row   func(j *model.Job) []any
+	set   func(r *jobRefs, id int64)
+}
+
 // resolveRefs fills the reference ids of a batch of jobs.
 func (s *Store) resolveRefs(ctx context.Context, jobs []*model.Job) ([]jobRefs, error) {
 	refs := make([]jobRefs, len(jobs))
-	rowsOf := func(f func(j *model.Job) []any) [][]any {
-		out := make([][]any, len(jobs))
-		for i, j := range jobs {
-			out[i] = f(j)
-		}
-		return out
+	platformKey := func(b []byte, p model.Platform) []byte {
+		return appendKey(appendKey(appendKey(b, p.OSName), p.Platform), p.Architecture)
 	}
-	steps := []struct {
-		table string
-		keys  []string
-		extra []string
-		row   func(j *model.Job) []any
-		set   func(r *jobRefs, id int64)
-	}{
+	steps := []refStep{
 		{"build_platform", []string{"os_name", "platform", "architecture"}, nil,
+			func(b []byte, j *model.Job) []byte { return platformKey(b, j.BuildPlatform) },
 			func(j *model.Job) []any { p := j.BuildPlatform; return []any{p.OSName, p.Platform, p.Architecture} },
 			func(r *jobRefs, id int64) { r.buildPlatform = id }},
 		{"machine_platform", []string{"os_name", "platform", "architecture"}, nil,
+			func(b []byte, j *model.Job) []byte { return platformKey(b, j.MachinePlatform) },
 			func(j *model.Job) []any { p := j.MachinePlatform; return []any{p.OSName, p.Platform, p.Architecture} },
 			func(r *jobRefs, id int64) { r.machinePlatform = id }},
 		{"machine", []string{"name"}, nil,
+			func(b []byte, j *model.Job) []byte { return appendKey(b, j.Machine) },
 			func(j *model.Job) []any { return []any{j.Machine} },
 			func(r *jobRefs, id int64) { r.machine = id }},
 		{"product", []string{"name"}, nil,
+			func(b []byte, j *model.Job) []byte { return appendKey(b, j.Product) },
 			func(j *model.Job) []any { return []any{j.Product} },
 			func(r *jobRefs, id int64) { r.product = id }},
 		{"job_type", []string{"name", "symbol"}, []string{"description"},
+			func(b []byte, j *model.Job) []byte { return appendKey(appendKey(b, j.JobType.Name), j.JobType.Symbol) },
 			func(j *model.Job) []any { return []any{j.JobType.Name, j.JobType.Symbol, ""} },
 			func(r *jobRefs, id int64) { r.jobType = id }},
 		{"job_group", []string{"name", "symbol"}, []string{"description"},
+			func(b []byte, j *model.Job) []byte {
+				return appendKey(appendKey(b, j.JobGroup.Name), j.JobGroup.Symbol)
+			},
 			func(j *model.Job) []any { return []any{j.JobGroup.Name, j.JobGroup.Symbol, ""} },
 			func(r *jobRefs, id int64) { r.jobGroup = id }},
 		{"reference_data_signatures", []string{"name", "signature", "build_system_type", "repository"},
 			[]string{"build_os_name", "build_platform", "build_architecture", "machine_os_name", "machine_platform",
 				"machine_architecture", "job_group_name", "job_group_symbol", "job_type_name", "job_type_symbol",
 				"option_collection_hash", "first_submission_timestamp"},
+			func(b []byte, j *model.Job) []byte {
+				return appendKey(appendKey(appendKey(appendKey(b, j.ReferenceName), j.Signature), j.BuildSystemType), j.RepositoryName)
+			},
 			func(j *model.Job) []any {
 				return []any{j.ReferenceName, j.Signature, j.BuildSystemType, j.RepositoryName,
 					j.BuildPlatform.OSName, j.BuildPlatform.Platform, j.BuildPlatform.Architecture,
@@ -233,16 +278,43 @@ func (s *Store) resolveRefs(ctx context.Context, jobs []*model.Job) ([]jobRefs, 
 			},
 			func(r *jobRefs, id int64) { r.signature = id }},
 	}
-	for _, st := range steps {
-		ids, err := s.refIDs(ctx, st.table, st.keys, st.extra, rowsOf(st.row))
-		if err != nil {
-			return nil, err
+	// The tables are resolved by two goroutines: a warm batch is map
+	// lookups, which the second core halves (new rows are inserted in key
+	// order per table, as before).
+	resolve := func(steps []refStep) error {
+		for _, st := range steps {
+			ids, err := s.refIDsOf(ctx, st.table, st.keys, st.extra, len(jobs),
+				func(b []byte, i int) []byte { return st.key(b, jobs[i]) },
+				func(i int) []any { return st.row(jobs[i]) })
+			if err != nil {
+				return err
+			}
+			for i, id := range ids {
+				st.set(&refs[i], id)
+			}
 		}
-		for i, id := range ids {
-			st.set(&refs[i], id)
-		}
+		return nil
 	}
-	for _, j := range jobs {
+	half := 4 // the platforms, machine and product against the rest
+	if len(jobs) < 100 {
+		half = 0
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- resolve(steps[:half]) }()
+	err := resolve(steps[half:])
+	if err2 := <-errc; err == nil {
+		err = err2
+	}
+	if err != nil {
+		return nil, err
+	}
+	var last string
+	for i, j := range jobs {
+		// A batch's jobs mostly share a few option collections.
+		if i > 0 && j.OptionCollection == last {
+			continue
+		}
+		last = j.OptionCollection
 		if err := s.ensureOptionCollection(ctx, j.OptionCollection, j.Options); err != nil {
 			return nil, err
 		}

@@ -8,10 +8,12 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +42,10 @@ type dialect struct {
 	maxParams int
 	// cacheStatements keeps prepared statements of full batches.
 	cacheStatements bool
+	// sequentialIDs: new rows take the largest id plus one and the job
+	// writer holds the only write lock, so new job ids can be inferred
+	// (see newJobIDs).
+	sequentialIDs bool
 }
 
 // Store is a store.Store on a SQL database.
@@ -54,6 +60,10 @@ type Store struct {
 	addr string
 	// stmts caches prepared statements of full-sized batches (see execBatch).
 	stmts sync.Map
+	// ckpt checkpoints SQLite's WAL off the writer's path; nil on MySQL.
+	ckpt *checkpointer
+	// writer is SQLite's job-writing connection; nil on MySQL.
+	writer *sqliteWriter
 }
 
 // Addr names the database without credentials, for logs and errors.
@@ -86,7 +96,13 @@ func (s *Store) Close() error {
 		v.(*sql.Stmt).Close()
 		return true
 	})
-	return s.db.Close()
+	cerr := s.ckpt.Close()
+	s.writer.close()
+	err := s.db.Close()
+	if err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
@@ -171,17 +187,119 @@ func (s *Store) execBatch(ctx context.Context, tx *sql.Tx, full bool, query stri
 	if !full || !s.d.cacheStatements {
 		return tx.ExecContext(ctx, query, args...)
 	}
-	cached, ok := s.stmts.Load(query)
-	if !ok {
-		stmt, err := s.db.PrepareContext(ctx, query)
-		if err != nil {
-			return nil, err
+	stmt, err := s.cachedStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+}
+
+// jobTx is the transaction StoreJobs writes in: database/sql's (sqlJobTx)
+// or, on SQLite, the driver's own on the writer connection (rawJobTx), which
+// skips database/sql's per-argument conversion and allocations. Arguments
+// must already be driver values (int64, string, nil...).
+type jobTx interface {
+	// exec runs a statement; full marks a full-sized batch whose prepared
+	// statement is worth keeping.
+	exec(ctx context.Context, full bool, query string, args []any) error
+	// query runs a statement and hands each row's values to row: int64,
+	// string or []byte, nil.
+	query(ctx context.Context, full bool, query string, args []any, row func(vals []driver.Value) error) error
+}
+
+type sqlJobTx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (t sqlJobTx) exec(ctx context.Context, full bool, query string, args []any) error {
+	_, err := t.s.execBatch(ctx, t.tx, full, query, args...)
+	return err
+}
+
+func (t sqlJobTx) query(ctx context.Context, full bool, query string, args []any, row func(vals []driver.Value) error) error {
+	rows, err := t.s.queryBatch(ctx, t.tx, full, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]driver.Value, len(cols))
+	dest := make([]any, len(cols))
+	for i := range dest {
+		dest[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
 		}
-		if cached, ok = s.stmts.LoadOrStore(query, stmt); ok {
-			stmt.Close()
+		if err := row(vals); err != nil {
+			return err
 		}
 	}
-	return tx.StmtContext(ctx, cached.(*sql.Stmt)).ExecContext(ctx, args...)
+	return rows.Err()
+}
+
+// inJobTx runs fn in a job-writing transaction (see jobTx).
+func (s *Store) inJobTx(ctx context.Context, fn func(tx jobTx) error) error {
+	if s.writer != nil {
+		return s.writer.run(ctx, fn)
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error { return fn(sqlJobTx{s, tx}) })
+}
+
+// valueInt64 reads an integer column as either driver returns it.
+func valueInt64(v driver.Value) (int64, error) {
+	switch x := v.(type) {
+	case int64:
+		return x, nil
+	case []byte:
+		return strconv.ParseInt(string(x), 10, 64)
+	case string:
+		return strconv.ParseInt(x, 10, 64)
+	}
+	return 0, fmt.Errorf("not an integer: %T", v)
+}
+
+// valueString reads a text column as either driver returns it.
+func valueString(v driver.Value) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case []byte:
+		return string(x)
+	}
+	return fmt.Sprint(v)
+}
+
+// queryBatch is execBatch for a statement that returns rows.
+func (s *Store) queryBatch(ctx context.Context, tx *sql.Tx, full bool, query string, args ...any) (*sql.Rows, error) {
+	if !full || !s.d.cacheStatements {
+		return tx.QueryContext(ctx, query, args...)
+	}
+	stmt, err := s.cachedStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+}
+
+func (s *Store) cachedStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if cached, ok := s.stmts.Load(query); ok {
+		return cached.(*sql.Stmt), nil
+	}
+	stmt, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if cached, ok := s.stmts.LoadOrStore(query, stmt); ok {
+		stmt.Close()
+		return cached.(*sql.Stmt), nil
+	}
+	return stmt, nil
 }
 
 // placeholders returns "(?,?,?),(?,?,?)" for rows of n columns.
