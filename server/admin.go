@@ -41,7 +41,7 @@ func (s *Server) reloadPlugin(w http.ResponseWriter, req bunrouter.Request) erro
 		// will not start) are the operator's to read, not internals.
 		return writeError(w, http.StatusConflict, "Reload of "+name+" failed: "+err.Error())
 	}
-	tok, _ := credential(req.Context())
-	s.log.Info("plugin reloaded", "plugin", name, "by", tok.User.Username)
+	who, _ := currentPrincipal(req.Context())
+	s.log.Info("plugin reloaded", "plugin", name, "by", who.User.Username, "session", who.session)
 	return writeJSON(w, http.StatusOK, map[string]string{"message": "reloaded " + name})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/herder-ci/herder/core/auth"
 	"github.com/herder-ci/herder/core/model"
 	"github.com/herder-ci/herder/core/store/sqlstore"
+	"github.com/herder-ci/herder/internal/oidctest"
 	"github.com/herder-ci/herder/server"
 )
 
@@ -119,5 +120,55 @@ func TestPluginAdminNeedsAnAdminToken(t *testing.T) {
 	_ = json.Unmarshal([]byte(body), &e)
 	if code != 409 || !strings.Contains(e.Detail, "checksum mismatch") {
 		t.Fatalf("failed reload = %d %s", code, body)
+	}
+}
+
+// The plugin admin API also takes a signed-in admin's session, with the
+// CSRF check for the reload (a POST) as for other session writes.
+func TestPluginAdminTakesAnAdminSession(t *testing.T) {
+	plugins := &fakePlugins{}
+	e, p := newLoginEnv(t, "sqlite", func(o *server.Options) { o.Plugins = plugins })
+	admin, sheriff := newBrowser(t), newBrowser(t)
+	e.signIn(t, admin, p, oidctest.User{Subject: "a1", Email: "plugin-admin@example.com", EmailVerified: true, Groups: []string{"admins"}}, "/")
+	e.signIn(t, sheriff, p, oidctest.User{Subject: "s1", Email: "plugin-sheriff@example.com", EmailVerified: true, Groups: []string{"sheriffs"}}, "/")
+	token := admin.cookie(e.srv.URL, "csrftoken")
+	reload := e.url("/api/admin/plugins/pulse/reload/")
+
+	if r := request(t, admin.Client, "GET", e.url("/api/admin/plugins/"), nil); r.status != 200 || !strings.Contains(string(r.body), `"state":"running"`) {
+		t.Fatalf("plugin status as a signed-in admin: %d %s", r.status, r.body)
+	}
+	if r := request(t, sheriff.Client, "GET", e.url("/api/admin/plugins/"), nil); r.status != 403 {
+		t.Fatalf("plugin status as a signed-in sheriff: %d %s", r.status, r.body)
+	}
+	for _, tc := range []struct {
+		c       *http.Client
+		headers []string
+		status  int
+		detail  string
+	}{
+		{admin.Client, nil, 403, "CSRF Failed: CSRF token missing."},
+		{admin.Client, []string{"X-CSRFToken", "wrong"}, 403, "CSRF Failed: CSRF token incorrect."},
+		{admin.Client, []string{"X-CSRFToken", token, "Origin", "https://evil.example"}, 403,
+			"CSRF Failed: Origin checking failed - https://evil.example does not match any trusted origins."},
+		{sheriff.Client, []string{"X-CSRFToken", sheriff.cookie(e.srv.URL, "csrftoken")}, 403, "You do not have permission to perform this action."},
+		{&http.Client{}, nil, 401, "Authentication credentials were not provided."},
+	} {
+		if r := request(t, tc.c, "POST", reload, nil, tc.headers...); r.status != tc.status || r.detail() != tc.detail {
+			t.Errorf("reload with %v: %d %s, want %d %q", tc.headers, r.status, r.body, tc.status, tc.detail)
+		}
+	}
+	if len(plugins.reloaded) != 0 {
+		t.Fatalf("refused reloads ran: %v", plugins.reloaded)
+	}
+	if r := request(t, admin.Client, "POST", reload, nil, "X-CSRFToken", token, "Origin", e.srv.URL); r.status != 200 ||
+		!strings.Contains(string(r.body), "reloaded pulse") {
+		t.Fatalf("reload as a signed-in admin: %d %s", r.status, r.body)
+	}
+	if len(plugins.reloaded) != 1 {
+		t.Fatalf("reloads = %v", plugins.reloaded)
+	}
+	// A token still works beside the session, and needs no CSRF token.
+	if r := request(t, admin.Client, "POST", reload, nil, bearerHeader(e.admin)...); r.status != 200 {
+		t.Fatalf("reload with an admin token beside a session: %d %s", r.status, r.body)
 	}
 }

@@ -139,16 +139,7 @@ func (a *readAPI) bugJobMap(w http.ResponseWriter, req bunrouter.Request, p *par
 		return badf("At most 2000 job_id values per request.")
 	}
 	// Only the repository's jobs count, as Treeherder filters them first.
-	jobs, err := a.store.QueryJobs(req.Context(), store.JobQuery{RepositoryID: repo.ID,
-		Conds: []store.JobCond{{Field: store.JobID, Op: store.OpIn, Values: anyInts(ids)}}})
-	if err != nil {
-		return err
-	}
-	inRepo := make([]int64, 0, len(jobs))
-	for _, j := range jobs {
-		inRepo = append(inRepo, j.ID)
-	}
-	list, err := a.store.BugJobMaps(req.Context(), inRepo)
+	list, err := a.store.RepositoryBugJobMaps(req.Context(), repo.ID, ids)
 	if err != nil {
 		return err
 	}
@@ -157,12 +148,4 @@ func (a *readAPI) bugJobMap(w http.ResponseWriter, req bunrouter.Request, p *par
 		out = append(out, bugJobMapJSON{m.JobID, m.BugID, m.BugInternalID, isoSeconds(m.Created), m.Who})
 	}
 	return sendJSON(w, http.StatusOK, out)
-}
-
-func anyInts(xs []int64) []any {
-	out := make([]any, len(xs))
-	for i, x := range xs {
-		out[i] = x
-	}
-	return out
 }

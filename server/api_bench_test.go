@@ -49,7 +49,8 @@ var benchPlatformNames = []string{"linux64", "linux1804-64-qr", "linux2204-64-wa
 // benchEnv is a server over a store holding the benchmark dataset.
 type benchEnv struct {
 	srv      *httptest.Server
-	pushes   []int64 // autoland push ids, oldest first
+	uncached *httptest.Server // the same without the response cache
+	pushes   []int64          // autoland push ids, oldest first
 	tryPush  []int64
 	maxJobID int64
 	minJobID int64
@@ -76,6 +77,14 @@ func BenchmarkAPI(b *testing.B) {
 			b.Run("PushStatus", func(b *testing.B) { env.benchPushStatus(b) })
 			b.Run("JobsPolling", func(b *testing.B) { env.benchPolling(b) })
 			b.Run("Mixed", func(b *testing.B) { env.benchMixed(b) })
+			// The same against a server without the response cache: what
+			// the database and the handlers cost on a miss.
+			plain := *env
+			plain.srv = env.uncached
+			b.Run("Uncached/PushList10WithStatus", func(b *testing.B) { plain.benchPushList(b) })
+			b.Run("Uncached/JobsOfPush3000", func(b *testing.B) { plain.benchJobsOfPush(b) })
+			b.Run("Uncached/PushStatus", func(b *testing.B) { plain.benchPushStatus(b) })
+			b.Run("Uncached/Mixed", func(b *testing.B) { plain.benchMixed(b) })
 		})
 	}
 }
@@ -109,6 +118,7 @@ func getBenchEnv(b *testing.B, backend string) *benchEnv {
 		b.Fatal(err)
 	}
 	env.srv = httptest.NewServer(server.New(server.Options{Store: st, Registry: prometheus.NewRegistry()}))
+	env.uncached = httptest.NewServer(server.New(server.Options{Store: st, Registry: prometheus.NewRegistry(), ReadCacheTTL: -1}))
 	benchEnvs[backend] = env
 	// The server and store live for the whole benchmark process.
 	return env

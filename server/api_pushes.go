@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"math"
 	"net/http"
@@ -205,9 +206,15 @@ func (a *readAPI) pushList(w http.ResponseWriter, req bunrouter.Request, p *para
 	if q.Search != "" && q.Limit > maxSearchCount {
 		q.Limit = maxSearchCount
 	}
+	gen := a.cache.generation()
 	pushes, err := a.store.QueryPushes(ctx, q)
 	if err != nil {
 		return err
+	}
+	// The UI (which asks with full=true) follows a push list with the
+	// status of every push in it: answer those with one query now.
+	if p.get("full") == "true" && !allRepos {
+		a.prefetchStatus(req, pushes, gen)
 	}
 	out := pushListJSON{Results: make([]pushJSON, 0, len(pushes))}
 	for _, push := range pushes {
@@ -220,6 +227,49 @@ func (a *readAPI) pushList(w http.ResponseWriter, req bunrouter.Request, p *para
 	out.Meta = append(meta, member{"count", len(pushes)}, member{"repository", repoName}, member{"filter_params", filterParams})
 	return sendJSON(w, http.StatusOK, out)
 }
+
+// prefetchStatus counts the jobs of the listed pushes in one query and
+// caches each push's status/ answer, which the client asks for next.
+func (a *readAPI) prefetchStatus(req bunrouter.Request, pushes []store.PushRecord, gen uint64) {
+	if !a.cache.enabled() || len(pushes) == 0 || len(pushes) > maxPrefetchStatus {
+		return
+	}
+	keys := make(map[int64]string, len(pushes))
+	var ids []int64
+	for _, push := range pushes {
+		// The key the status request has: this path plus "{id}/status/".
+		key := req.URL.Path + strconv.FormatInt(push.ID, 10) + "/status/?"
+		if a.cache.fresh(key) == nil {
+			keys[push.ID] = key
+			ids = append(ids, push.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return
+	}
+	// The pushes were just listed from this repository: 0 skips the
+	// repository check, which would cost MySQL a temporary table.
+	counts, err := a.store.PushStatus(req.Context(), 0, ids)
+	if err != nil {
+		// The status requests will ask again, one by one.
+		if !errors.Is(err, context.Canceled) {
+			a.log.Warn("prefetch push status", "error", err)
+		}
+		return
+	}
+	now := a.cache.now()
+	for _, id := range ids {
+		body, err := marshal(statusObject(counts[id]))
+		if err != nil {
+			return
+		}
+		a.cache.put(keys[id], newCachedBody(body, http.Header{}, a.cache.ttl, now), gen)
+	}
+}
+
+// maxPrefetchStatus bounds the pushes whose status a list prefetches; the
+// UI lists 10 at a time (50 at most).
+const maxPrefetchStatus = 100
 
 func (a *readAPI) pushFor(req bunrouter.Request) (store.PushRecord, error) {
 	repo, err := a.project(req)

@@ -6,6 +6,18 @@ import (
 	"github.com/uptrace/bunrouter"
 )
 
+// cachedReference answers a reference endpoint from the response cache:
+// its rows are added rarely and never change.
+func (s *Server) cachedReference(next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
+	if !s.cache.enabled() {
+		return next
+	}
+	ttl := max(s.cache.ttl, referenceCacheTTL)
+	return func(w http.ResponseWriter, req bunrouter.Request) error {
+		return s.cache.serve(w, req, cacheKey(req.Request, false), ttl, next)
+	}
+}
+
 type optionNameJSON struct {
 	Name string `json:"name"`
 }

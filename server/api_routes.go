@@ -36,6 +36,7 @@ type ReadStore interface {
 	PushStatus(ctx context.Context, repositoryID int64, pushIDs []int64) (map[int64][]store.StateCount, error)
 	JobNotes(ctx context.Context, jobIDs []int64) ([]store.JobNote, error)
 	BugJobMaps(ctx context.Context, jobIDs []int64) ([]store.BugJobMap, error)
+	RepositoryBugJobMaps(ctx context.Context, repositoryID int64, jobIDs []int64) ([]store.BugJobMap, error)
 	FailureCountsByBug(ctx context.Context, q store.FailureQuery) ([]store.BugCount, error)
 	FailuresByBug(ctx context.Context, q store.FailureQuery) ([]store.BugFailure, error)
 	FailureCounts(ctx context.Context, q store.FailureQuery) ([]store.DayCount, error)
@@ -49,6 +50,8 @@ type readAPI struct {
 	store ReadStore
 	log   hclog.Logger
 	now   func() time.Time
+	// cache keeps recent answers of the hot reads (api_cache.go).
+	cache *respCache
 
 	reposMu     sync.Mutex
 	repos       map[string]model.Repository
@@ -84,8 +87,13 @@ type endpoint struct {
 	params     []apiParam
 	jobFilters int
 	response   any  // a value whose type describes the 200 response
-	cached     bool // reference data: ETag and Cache-Control
-	handle     apiHandler
+	cached     bool // reference data: ETag and Cache-Control, cached for referenceCacheTTL
+	// hot reads the UI repeats (push lists and status, jobs of a push) are
+	// answered from the response cache for its TTL.
+	hot bool
+	// absolute answers hold links built on the request's scheme and host.
+	absolute bool
+	handle   apiHandler
 	// external routes are registered by server.go; listed for the schema.
 	external bool
 }
@@ -97,7 +105,7 @@ func (s *Server) routeReadAPI(api *bunrouter.Group) {
 	if !ok {
 		return
 	}
-	a := &readAPI{store: rs, log: s.log.Named("api"), now: time.Now}
+	a := &readAPI{store: rs, log: s.log.Named("api"), now: time.Now, cache: s.cache}
 	eps := a.endpoints()
 	reads := api.Use(corsReads, acceptVersion)
 	for _, ep := range eps {
@@ -165,7 +173,17 @@ func (a *readAPI) wrap(ep *endpoint) bunrouter.HandlerFunc {
 			err = checkParams(p, allowed, ep)
 		}
 		if err == nil {
-			err = ep.handle(w, req, p)
+			handle := func(w http.ResponseWriter, req bunrouter.Request) error { return ep.handle(w, req, p) }
+			switch ttl := a.cacheTTL(ep, p); {
+			case ttl > 0:
+				err = a.cache.serve(w, req, cacheKey(req.Request, ep.absolute), ttl, handle)
+			case ep.hot:
+				// Polls are not cached, but a poller that repeats one
+				// question still gets its 304.
+				err = serveTagged(w, req, handle)
+			default:
+				err = ep.handle(w, req, p)
+			}
 		}
 		var bad *badRequest
 		var nf *notFoundError
@@ -183,6 +201,33 @@ func (a *readAPI) wrap(ep *endpoint) bunrouter.HandlerFunc {
 		}
 		return err
 	}
+}
+
+// cacheTTL is how long the endpoint's answers are cached; 0: not at all.
+func (a *readAPI) cacheTTL(ep *endpoint, p *params) time.Duration {
+	switch {
+	case !a.cache.enabled():
+		return 0
+	case ep.hot && isPoll(p):
+		// "What changed since" must see every change at once, and each
+		// poll asks with a newer time anyway.
+		return 0
+	case ep.hot:
+		return a.cache.ttl
+	case ep.cached:
+		return max(a.cache.ttl, referenceCacheTTL)
+	}
+	return 0
+}
+
+// isPoll says the request filters on last_modified, as the UI's job polling does.
+func isPoll(p *params) bool {
+	for _, k := range p.keys {
+		if strings.HasPrefix(k, "last_modified") {
+			return true
+		}
+	}
+	return false
 }
 
 func checkParams(p *params, allowed map[string]bool, ep *endpoint) error {

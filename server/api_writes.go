@@ -126,6 +126,9 @@ func (e *statusError) Error() string { return e.msg }
 func (s *Server) writeHandler(fn bunrouter.HandlerFunc) bunrouter.HandlerFunc {
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
 		err := fn(w, req)
+		// Whatever the write changed (a classification, a push's status
+		// counts) must show in this server's next reads.
+		s.cache.invalidate()
 		var bad *badRequest
 		var nf *notFoundError
 		var st *statusError

@@ -9,18 +9,7 @@ import (
 	"github.com/uptrace/bunrouter"
 
 	"github.com/herder-ci/herder/core/auth"
-	"github.com/herder-ci/herder/core/model"
 )
-
-type ctxKey int
-
-const tokenKey ctxKey = iota
-
-// credential returns the token the request was authenticated with.
-func credential(ctx context.Context) (model.APIToken, bool) {
-	t, ok := ctx.Value(tokenKey).(model.APIToken)
-	return t, ok
-}
 
 // bearer extracts a token from "Authorization: Bearer T" (or DRF's "Token T").
 func bearer(r *http.Request) string {
@@ -33,30 +22,36 @@ func bearer(r *http.Request) string {
 	return ""
 }
 
-// requireRole lets a request through only with a live token of a role that
-// allows `role`. Messages are Django REST framework's, which Treeherder's
-// clients already handle.
+// requireRole guards the admin API: a live API token, or a signed-in
+// session (with the CSRF check for anything but a read), whose role allows
+// `role`. Messages are Django REST framework's, which Treeherder's clients
+// already handle.
 func (s *Server) requireRole(role string, next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
-		tok := bearer(req.Request)
-		if tok == "" {
+		p, ok, err := s.authenticate(req.Request)
+		switch {
+		case errors.Is(err, errInvalidToken):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="herder", error="invalid_token"`)
+			return writeError(w, http.StatusUnauthorized, "Invalid token.")
+		case err != nil:
+			return err
+		case !ok:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="herder"`)
 			return writeError(w, http.StatusUnauthorized, "Authentication credentials were not provided.")
 		}
-		if s.tokens == nil {
-			return writeError(w, http.StatusUnauthorized, "Invalid token.")
+		if p.session && !safeMethod(req.Method) {
+			if why := s.writes.sessions.checkCSRF(req.Request, p); why != "" {
+				return writeError(w, http.StatusForbidden, why)
+			}
 		}
-		t, err := auth.CheckToken(req.Context(), s.tokens, tok)
-		if errors.Is(err, auth.ErrInvalidToken) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herder", error="invalid_token"`)
-			return writeError(w, http.StatusUnauthorized, "Invalid token.")
-		}
-		if err != nil {
-			return err
-		}
-		if !auth.Allows(t.Role, role) {
+		if !auth.Allows(p.Role, role) {
 			return writeError(w, http.StatusForbidden, "You do not have permission to perform this action.")
 		}
-		return next(w, req.WithContext(context.WithValue(req.Context(), tokenKey, t)))
+		return next(w, req.WithContext(context.WithValue(req.Context(), principalKey{}, p)))
 	}
+}
+
+// safeMethod: requests that change nothing, which need no CSRF token.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }

@@ -56,6 +56,11 @@ type Options struct {
 	WriteLimit RateLimit
 	// RawLogs configures the raw-log proxy.
 	RawLogs RawLogOptions
+	// ReadCacheTTL is how long answers of the hot reads (push lists, push
+	// status, jobs pages) are reused: the staleness bound for changes made
+	// by other processes; this server's own writes clear the cache. 0 is
+	// DefaultReadCacheTTL; negative turns the cache off.
+	ReadCacheTTL time.Duration
 }
 
 // Server routes HTTP requests.
@@ -68,6 +73,8 @@ type Server struct {
 	router  *bunrouter.Router
 	// writes holds sign-in, write and raw-log proxy state (api_writes.go).
 	writes *writeState
+	// cache holds recent read answers (api_cache.go).
+	cache *respCache
 
 	requests *prometheus.HistogramVec
 }
@@ -95,6 +102,11 @@ func New(opts Options) *Server {
 		}, []string{"route", "method", "status"}),
 	}
 	reg.MustRegister(s.requests)
+	ttl := opts.ReadCacheTTL
+	if ttl == 0 {
+		ttl = DefaultReadCacheTTL
+	}
+	s.cache = newRespCache(max(ttl, 0), reg)
 
 	s.router = bunrouter.New(
 		bunrouter.WithNotFoundHandler(s.notFound),
@@ -110,9 +122,9 @@ func New(opts Options) *Server {
 	s.router.GET("/metrics", bunrouter.HTTPHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 
 	api := s.router.NewGroup("/api")
-	api.GET("/repository/", s.listRepositories)
-	api.GET("/repository/:id/", s.getRepository)
-	api.GET("/failureclassification/", s.listFailureClassifications)
+	api.GET("/repository/", s.cachedReference(s.listRepositories))
+	api.GET("/repository/:id/", s.cachedReference(s.getRepository))
+	api.GET("/failureclassification/", s.cachedReference(s.listFailureClassifications))
 
 	api.GET("/admin/plugins/", s.requireRole(model.RoleAdmin, s.pluginStatus))
 	api.POST("/admin/plugins/:name/reload/", s.requireRole(model.RoleAdmin, s.reloadPlugin))

@@ -125,7 +125,9 @@ type Store interface {
 	PushTime(ctx context.Context, repositoryID int64, revision string) (int64, error)
 	// PushStatus counts the tier 1-2 jobs that are not classified of each
 	// push of the repository, by state and result; other repositories'
-	// pushes and pushes without such jobs have no entry.
+	// pushes and pushes without such jobs have no entry. repositoryID 0
+	// skips the repository check, for ids just listed from one repository
+	// (the check made MariaDB group through a temporary table).
 	PushStatus(ctx context.Context, repositoryID int64, pushIDs []int64) (map[int64][]StateCount, error)
 	JobNotes(ctx context.Context, jobIDs []int64) ([]JobNote, error)
 	BugJobMaps(ctx context.Context, jobIDs []int64) ([]BugJobMap, error)

@@ -54,13 +54,33 @@ func (s *Store) JobNotes(ctx context.Context, jobIDs []int64) ([]store.JobNote, 
 }
 
 func (s *Store) BugJobMaps(ctx context.Context, jobIDs []int64) ([]store.BugJobMap, error) {
+	return s.bugJobMaps(ctx, 0, jobIDs)
+}
+
+// RepositoryBugJobMaps lists the bug links of those of the jobs that belong
+// to the repository, in one query (the API's bug-job-map/ filters by the
+// project in its path).
+func (s *Store) RepositoryBugJobMaps(ctx context.Context, repositoryID int64, jobIDs []int64) ([]store.BugJobMap, error) {
+	return s.bugJobMaps(ctx, repositoryID, jobIDs)
+}
+
+func (s *Store) bugJobMaps(ctx context.Context, repositoryID int64, jobIDs []int64) ([]store.BugJobMap, error) {
 	var out []store.BugJobMap
 	for start := 0; start < len(jobIDs); start += 500 {
 		end := min(start+500, len(jobIDs))
-		rows, err := s.db.QueryContext(ctx, `SELECT m.job_id, b.bugzilla_id, m.bug_id, m.created,
+		query := `SELECT m.job_id, b.bugzilla_id, m.bug_id, m.created,
 			m.user_id, COALESCE(u.email, ''), COALESCE(u.username, '')
-			FROM bug_job_map m JOIN bugscache b ON b.id = m.bug_id LEFT JOIN `+"`user`"+` u ON u.id = m.user_id
-			WHERE m.job_id IN `+inList(end-start)+` ORDER BY m.id`, anySlice(jobIDs[start:end])...)
+			FROM bug_job_map m JOIN bugscache b ON b.id = m.bug_id LEFT JOIN ` + "`user`" + ` u ON u.id = m.user_id`
+		args := anySlice(jobIDs[start:end])
+		run := s.db.QueryContext
+		if repositoryID != 0 {
+			query += " JOIN job j ON j.id = m.job_id AND j.repository_id = ?"
+			args = append([]any{repositoryID}, args...)
+		}
+		if end-start == 1 {
+			run = s.queryPrepared
+		}
+		rows, err := run(ctx, query+" WHERE m.job_id IN "+inList(end-start)+" ORDER BY m.id", args...)
 		if err != nil {
 			return nil, fmt.Errorf("read bug links: %w", err)
 		}

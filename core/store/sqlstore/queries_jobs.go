@@ -1,11 +1,14 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/herder-ci/herder/core/model"
 	"github.com/herder-ci/herder/core/store"
@@ -111,6 +114,9 @@ func (s *Store) jobWhere(q store.JobQuery) (where string, args []any, tc bool, e
 			if err != nil {
 				return "", nil, false, err
 			}
+			if s.recentChanges(c) {
+				part = "likelihood(" + part + ", 0.000001)"
+			}
 		}
 		parts = append(parts, part)
 		args = append(args, vals...)
@@ -121,10 +127,84 @@ func (s *Store) jobWhere(q store.JobQuery) (where string, args []any, tc bool, e
 	return " WHERE " + strings.Join(parts, " AND "), args, tc, nil
 }
 
-const jobColumnsSQL = `SELECT j.id, j.guid, j.repository_id, j.push_id, j.signature_id, j.build_platform_id,
+// jobSelectList is the job columns every job read scans (jobScanner).
+// recentChanges says a condition asks for jobs changed in the last hour,
+// as the UI's polls do, on SQLite. SQLite keeps no statistics of value
+// ranges, so it reads every job of the polled pushes (30,000 index entries
+// and rows for ten full pushes) rather than the few recent entries of
+// ix_job_last_modified; likelihood() tells it the range is the small side.
+// (MySQL estimates ranges by diving into the index and needs no hint.)
+func (s *Store) recentChanges(c store.JobCond) bool {
+	if s.d.name != "sqlite" || c.Field != store.JobLastModified || (c.Op != store.OpGt && c.Op != store.OpGte) || len(c.Values) != 1 {
+		return false
+	}
+	since, ok := c.Values[0].(int64)
+	return ok && since >= s.nowMicros()-int64(time.Hour/time.Microsecond)
+}
+
+const jobSelectList = `j.id, j.guid, j.repository_id, j.push_id, j.signature_id, j.build_platform_id,
 	j.machine_platform_id, j.machine_id, j.option_collection_hash, j.job_type_id, j.job_group_id, j.product_id,
 	j.failure_classification_id, j.who, j.reason, j.result, j.state, j.submit_time, j.start_time, j.end_time,
-	j.last_modified, j.tier, tc.task_id, tc.retry_id FROM `
+	j.last_modified, j.tier, tc.task_id, tc.retry_id`
+
+const jobColumnsSQL = "SELECT " + jobSelectList + " FROM "
+
+// jobScanner scans job rows into reused byte buffers and parses them:
+// database/sql's own conversion allocates a string per integer, and a page
+// holds tens of thousands of values. Few distinct values fill the state,
+// result, reason, who and option columns: they are interned instead of
+// allocating a string per row.
+type jobScanner struct {
+	cols     []sql.RawBytes
+	dest     []any
+	interned map[string]string
+}
+
+// newJobScanner scans jobSelectList's columns and extra more after them.
+func newJobScanner(extra int) *jobScanner {
+	js := &jobScanner{cols: make([]sql.RawBytes, jobScanColumns+extra), interned: map[string]string{}}
+	js.dest = make([]any, len(js.cols))
+	for i := range js.cols {
+		js.dest[i] = &js.cols[i]
+	}
+	return js
+}
+
+const jobScanColumns = 24
+
+func (js *jobScanner) intern(b sql.RawBytes) string {
+	if v, ok := js.interned[string(b)]; ok {
+		return v
+	}
+	v := string(b)
+	js.interned[v] = v
+	return v
+}
+
+// scan reads the current row's job columns.
+func (js *jobScanner) scan(rows *sql.Rows) (store.JobRecord, rowRefs, error) {
+	var j store.JobRecord
+	var r rowRefs
+	if err := rows.Scan(js.dest...); err != nil {
+		return j, r, fmt.Errorf("scan job: %w", err)
+	}
+	cols := js.cols
+	var p intParser
+	j.ID, j.GUID, j.RepositoryID, j.PushID = p.int(cols[0]), string(cols[1]), p.int(cols[2]), p.int(cols[3])
+	r.sig, r.bp, r.mp, r.machine = p.int(cols[4]), p.int(cols[5]), p.int(cols[6]), p.int(cols[7])
+	j.OptionCollection, r.jt, r.jg, r.product = js.intern(cols[8]), p.int(cols[9]), p.int(cols[10]), p.int(cols[11])
+	j.FailureClass, j.Who, j.Reason, j.Result, j.State = p.int(cols[12]), js.intern(cols[13]), js.intern(cols[14]), js.intern(cols[15]), js.intern(cols[16])
+	j.SubmitTime, j.StartTime, j.EndTime, j.LastModified = p.int(cols[17]), p.int(cols[18]), p.int(cols[19]), p.int(cols[20])
+	j.Tier = int(p.int(cols[21]))
+	if cols[22] != nil {
+		j.TaskID, j.RetryID, j.HasTaskMetadata = string(cols[22]), int(p.int(cols[23])), true
+	}
+	if p.err != nil {
+		return j, r, fmt.Errorf("scan job: %w", p.err)
+	}
+	j.BuildPlatformID, j.MachinePlatformID, j.JobTypeID, j.JobGroupID = r.bp, r.mp, r.jt, r.jg
+	return j, r, nil
+}
 
 // rowRefs are the reference ids of one job row read back, resolved through the cache.
 type rowRefs struct {
@@ -164,9 +244,10 @@ func (s *Store) QueryJobs(ctx context.Context, q store.JobQuery) ([]store.JobRec
 			args = append(args, limit)
 		}
 	}
-	// Lookups by id and single-push pages are few shapes asked often.
+	// Lookups by id, single-push pages and the UI's polls of its (up to 20)
+	// pushes are few shapes asked often.
 	run := s.db.QueryContext
-	if len(args) <= 3 {
+	if len(args) <= 3 || (polled(q) && len(args) <= 24) {
 		run = s.queryPrepared
 	}
 	rows, err := run(ctx, query, args...)
@@ -177,47 +258,17 @@ func (s *Store) QueryJobs(ctx context.Context, q store.JobQuery) ([]store.JobRec
 	// Polls and lookups return few rows: start small rather than zeroing
 	// room for a whole page (a JobRecord is 600 bytes).
 	size := min(max(q.Limit, 16), 256)
+	if polled(q) {
+		size = 16
+	}
 	out := make([]store.JobRecord, 0, size)
 	refs := make([]rowRefs, 0, size)
-	// Few distinct values fill these columns: intern them instead of
-	// allocating a string per row.
-	interned := map[string]string{}
-	intern := func(b sql.RawBytes) string {
-		if v, ok := interned[string(b)]; ok {
-			return v
-		}
-		v := string(b)
-		interned[v] = v
-		return v
-	}
-	// Every column is scanned into reused byte buffers and parsed here:
-	// database/sql's own conversion allocates a string per integer, and a
-	// page holds tens of thousands of values.
-	var cols [24]sql.RawBytes
-	dest := make([]any, len(cols))
-	for i := range cols {
-		dest[i] = &cols[i]
-	}
+	js := newJobScanner(0)
 	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("scan job: %w", err)
+		j, r, err := js.scan(rows)
+		if err != nil {
+			return nil, err
 		}
-		var j store.JobRecord
-		var r rowRefs
-		var p intParser
-		j.ID, j.GUID, j.RepositoryID, j.PushID = p.int(cols[0]), string(cols[1]), p.int(cols[2]), p.int(cols[3])
-		r.sig, r.bp, r.mp, r.machine = p.int(cols[4]), p.int(cols[5]), p.int(cols[6]), p.int(cols[7])
-		j.OptionCollection, r.jt, r.jg, r.product = intern(cols[8]), p.int(cols[9]), p.int(cols[10]), p.int(cols[11])
-		j.FailureClass, j.Who, j.Reason, j.Result, j.State = p.int(cols[12]), intern(cols[13]), intern(cols[14]), intern(cols[15]), intern(cols[16])
-		j.SubmitTime, j.StartTime, j.EndTime, j.LastModified = p.int(cols[17]), p.int(cols[18]), p.int(cols[19]), p.int(cols[20])
-		j.Tier = int(p.int(cols[21]))
-		if cols[22] != nil {
-			j.TaskID, j.RetryID, j.HasTaskMetadata = string(cols[22]), int(p.int(cols[23])), true
-		}
-		if p.err != nil {
-			return nil, fmt.Errorf("scan job: %w", p.err)
-		}
-		j.BuildPlatformID, j.MachinePlatformID, j.JobTypeID, j.JobGroupID = r.bp, r.mp, r.jt, r.jg
 		out = append(out, j)
 		refs = append(refs, r)
 	}
@@ -227,16 +278,33 @@ func (s *Store) QueryJobs(ctx context.Context, q store.JobQuery) ([]store.JobRec
 	if len(out) == 0 {
 		return out, nil
 	}
-	missing := s.resolveJobs(out, refs)
-	if missing == nil {
-		return out, nil
-	}
-	// Some reference rows are not cached yet: load them, then resolve.
-	if err := s.warm(ctx, *missing); err != nil {
+	if err := s.resolve(ctx, out, refs); err != nil {
 		return nil, err
 	}
-	s.resolveJobs(out, refs)
 	return out, nil
+}
+
+// resolve fills the jobs' reference values, loading those not cached yet.
+func (s *Store) resolve(ctx context.Context, out []store.JobRecord, refs []rowRefs) error {
+	missing := s.resolveJobs(out, refs)
+	if missing == nil {
+		return nil
+	}
+	if err := s.warm(ctx, *missing); err != nil {
+		return err
+	}
+	s.resolveJobs(out, refs)
+	return nil
+}
+
+// polled says the query asks what changed since a time: usually nothing.
+func polled(q store.JobQuery) bool {
+	for _, c := range q.Conds {
+		if c.Field == store.JobLastModified {
+			return true
+		}
+	}
+	return false
 }
 
 // intParser parses integer columns read as text, keeping the first error.
@@ -358,25 +426,60 @@ func (s *Store) CountJobs(ctx context.Context, q store.JobQuery) (int64, error) 
 	return n, nil
 }
 
-// JobByID reads one job with its logs.
+// JobByID reads one job with its logs in one query: the job joined to its
+// task and its logs, one row per log. Job detail is the API's most frequent
+// lookup, and on MySQL a statement's fixed cost is most of such a read.
 func (s *Store) JobByID(ctx context.Context, repositoryID, id int64) (store.JobRecord, error) {
-	jobs, err := s.QueryJobs(ctx, store.JobQuery{
-		RepositoryID: repositoryID,
-		Conds:        []store.JobCond{{Field: store.JobID, Op: store.OpEq, Values: []any{id}}},
-	})
-	if err != nil {
-		return store.JobRecord{}, err
+	// No ORDER BY: sorting the logs here spares MySQL a temporary table.
+	query := jobByIDSQL + " AND j.repository_id = ?"
+	args := []any{id, repositoryID}
+	if repositoryID == 0 {
+		query, args = jobByIDSQL, args[:1]
 	}
-	if len(jobs) == 0 {
+	rows, err := s.queryPrepared(ctx, query, args...)
+	if err != nil {
+		return store.JobRecord{}, fmt.Errorf("read job %d: %w", id, err)
+	}
+	defer rows.Close()
+	js := newJobScanner(7)
+	var job []store.JobRecord
+	var refs []rowRefs
+	for rows.Next() {
+		j, r, err := js.scan(rows)
+		if err != nil {
+			return store.JobRecord{}, err
+		}
+		if len(job) == 0 {
+			job, refs = append(job, j), append(refs, r)
+		}
+		lc := js.cols[jobScanColumns:]
+		if lc[0] == nil {
+			continue // no logs: the LEFT JOIN's single row of NULLs
+		}
+		var p intParser
+		l := model.JobLog{ID: p.int(lc[0]), JobID: p.int(lc[1]), Name: string(lc[2]), URL: string(lc[3]),
+			Status: int(p.int(lc[4])), StatusReason: string(lc[5]), AlgorithmVersion: string(lc[6])}
+		if p.err != nil {
+			return store.JobRecord{}, fmt.Errorf("scan job log: %w", p.err)
+		}
+		job[0].Logs = append(job[0].Logs, l)
+	}
+	if err := rows.Err(); err != nil {
+		return store.JobRecord{}, fmt.Errorf("read job %d: %w", id, err)
+	}
+	if len(job) == 0 {
 		return store.JobRecord{}, fmt.Errorf("job %d: %w", id, store.ErrNotFound)
 	}
-	logs, err := s.JobLogs(ctx, 0, []int64{id})
-	if err != nil {
+	if err := s.resolve(ctx, job, refs); err != nil {
 		return store.JobRecord{}, err
 	}
-	jobs[0].Logs = logs
-	return jobs[0], nil
+	sortLogs(job[0].Logs)
+	return job[0], nil
 }
+
+const jobByIDSQL = "SELECT " + jobSelectList + `, l.id, l.job_id, l.name, l.url, l.status, l.status_reason, l.algorithm_version
+	FROM job j LEFT JOIN taskcluster_metadata tc ON tc.job_id = j.id LEFT JOIN job_log l ON l.job_id = j.id
+	WHERE j.id = ?`
 
 const logSelect = "SELECT l.id, l.job_id, l.name, l.url, l.status, l.status_reason, l.algorithm_version FROM job_log l"
 
@@ -410,7 +513,8 @@ func (s *Store) JobLogs(ctx context.Context, repositoryID int64, jobIDs []int64)
 		if end-start == 1 {
 			run = s.queryPrepared
 		}
-		rows, err := run(ctx, q+" ORDER BY l.id", args...)
+		// Sorted here rather than by a filesort in the database.
+		rows, err := run(ctx, q, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read job logs: %w", err)
 		}
@@ -420,7 +524,13 @@ func (s *Store) JobLogs(ctx context.Context, repositoryID int64, jobIDs []int64)
 		}
 		out = append(out, logs...)
 	}
+	sortLogs(out)
 	return out, nil
+}
+
+// sortLogs orders logs by id, the order they were written in.
+func sortLogs(logs []model.JobLog) {
+	slices.SortFunc(logs, func(a, b model.JobLog) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 func (s *Store) JobLogByID(ctx context.Context, repositoryID, id int64) (model.JobLog, error) {
@@ -460,7 +570,12 @@ func (s *Store) TaskclusterMetadata(ctx context.Context, jobIDs []int64) ([]stor
 	var out []store.TaskclusterMetadata
 	for start := 0; start < len(jobIDs); start += 500 {
 		end := min(start+500, len(jobIDs))
-		rows, err := s.db.QueryContext(ctx, "SELECT job_id, task_id, retry_id FROM taskcluster_metadata WHERE job_id IN "+inList(end-start)+" ORDER BY job_id",
+		// The UI asks for the task of one job or a few.
+		run := s.db.QueryContext
+		if end-start <= 4 {
+			run = s.queryPrepared
+		}
+		rows, err := run(ctx, "SELECT job_id, task_id, retry_id FROM taskcluster_metadata WHERE job_id IN "+inList(end-start)+" ORDER BY job_id",
 			anySlice(jobIDs[start:end])...)
 		if err != nil {
 			return nil, fmt.Errorf("read task metadata: %w", err)
