@@ -35,6 +35,7 @@ type (
 	showServer struct {
 		Listen          string `json:"listen"`
 		ShutdownTimeout string `json:"shutdown_timeout"`
+		ReadCacheTTL    string `json:"read_cache_ttl"`
 		PublicURL       string `json:"public_url"`
 	}
 	showStorage struct {
@@ -121,6 +122,7 @@ func (c *Config) RedactedJSON() ([]byte, error) {
 		Server: showServer{
 			Listen:          c.Server.Listen,
 			ShutdownTimeout: c.Server.ShutdownTimeout.String(),
+			ReadCacheTTL:    c.Server.ReadCacheTTL.String(),
 			PublicURL:       c.Server.PublicURL,
 		},
 		Storage: showStorage{

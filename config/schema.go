@@ -50,7 +50,7 @@ func attrSchema(required []string, optional ...string) []hcl.AttributeSchema {
 }
 
 var (
-	serverSchema  = &hcl.BodySchema{Attributes: attrSchema(nil, "listen", "shutdown_timeout", "public_url")}
+	serverSchema  = &hcl.BodySchema{Attributes: attrSchema(nil, "listen", "shutdown_timeout", "public_url", "read_cache_ttl")}
 	storageSchema = &hcl.BodySchema{Attributes: attrSchema(nil, "driver", "dsn", "max_open_conns", "max_idle_conns", "auto_migrate")}
 	queueSchema   = &hcl.BodySchema{Attributes: attrSchema([]string{"url"}, "prefetch", "delivery_limit", "prefix", "drain_timeout")}
 	logSchema     = &hcl.BodySchema{Attributes: attrSchema(nil, "level", "format")}
@@ -80,6 +80,7 @@ var LogLevels = []string{"trace", "debug", "info", "warn", "error"}
 const (
 	defaultListen          = "127.0.0.1:8080"
 	defaultShutdownTimeout = 15 * time.Second
+	defaultReadCacheTTL    = 2 * time.Second
 	defaultPrefetch        = 100
 	defaultDeliveryLimit   = 5
 	defaultQueuePrefix     = "herder"
@@ -257,6 +258,7 @@ func (d *decoder) server(b *hcl.Block) Server {
 		Listen:          d.str(attrs, "listen", defaultListen),
 		ShutdownTimeout: d.duration(attrs, "shutdown_timeout", defaultShutdownTimeout),
 		PublicURL:       d.str(attrs, "public_url", ""),
+		ReadCacheTTL:    d.duration(attrs, "read_cache_ttl", defaultReadCacheTTL),
 	}
 	if a := attrs["listen"]; d.good(attrs, "listen") {
 		if _, port, err := net.SplitHostPort(s.Listen); err != nil || !validPort(port) {

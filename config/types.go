@@ -34,6 +34,9 @@ type Server struct {
 	Listen          string        // default "127.0.0.1:8080"
 	ShutdownTimeout time.Duration // default 15s
 	PublicURL       string
+	// ReadCacheTTL is how long hot API reads (push lists, statuses, job
+	// lists) are served from memory; "0s" turns the cache off. Default 2s.
+	ReadCacheTTL time.Duration
 }
 
 type Storage struct {

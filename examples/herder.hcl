@@ -31,6 +31,10 @@ server {
   # Behind a reverse proxy that terminates TLS.
   listen           = "0.0.0.0:8080"
   shutdown_timeout = "30s"
+  # Hot reads (push lists, push status, job lists) are served from memory
+  # this long; writes through this process clear it at once, other
+  # processes' writes show within the TTL. "0s" turns the cache off.
+  read_cache_ttl = "2s"
   # Where users reach the UI; used in links herder writes (bug comments).
   public_url = "https://herder.example.org"
 }

@@ -130,6 +130,11 @@ func serve(parent context.Context, listen string, noMigrate bool, r roles) error
 		Log:      log,
 		Registry: reg,
 		Ready:    ready,
+		// The server reads 0 as its default; "0s" in the config means off.
+		ReadCacheTTL: cfg.Server.ReadCacheTTL,
+	}
+	if srvOpts.ReadCacheTTL == 0 {
+		srvOpts.ReadCacheTTL = -1
 	}
 	// Sign-in, write rate limits and the raw-log proxy (serve_auth.go).
 	if err := configureWrites(&srvOpts, cfg, log); err != nil {
