@@ -87,6 +87,7 @@ func (s *Server) routeWrites(api *bunrouter.Group, opts Options) {
 	s.writes = ws
 	g := api.Use(acceptVersion)
 	g.GET("/user/", s.currentUser)
+	g.GET("/auth/", s.authMethods)
 	g.GET("/auth/login/", s.login)
 	g.GET("/auth/callback/", s.callback)
 	g.GET("/auth/logout/", s.logout)

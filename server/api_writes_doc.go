@@ -31,6 +31,8 @@ func init() {
 			summary:  "Create an internal issue (a bug with no Bugzilla id): body {summary}. 201 when created, 200 when one with this summary exists.",
 			response: internalIssueJSON{}},
 		{path: "/api/user/", tag: "auth", summary: "The requester: one user, or [] when anonymous.", response: []userJSON{}},
+		{path: "/api/auth/", tag: "auth", summary: "How to sign in here: whether OpenID Connect sign-in is configured, and its login URL.",
+			response: authMethodsJSON{}},
 		{path: "/api/auth/login/", tag: "auth",
 			summary:  "Sign in: redirects (302) to the OpenID Connect provider; `next` is where to land afterwards.",
 			params:   []apiParam{{name: "next", typ: "string", desc: "A path on this site to return to."}},

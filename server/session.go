@@ -389,6 +389,22 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
+// authMethodsJSON tells the UI which sign-in to offer: the provider's
+// button when OIDC is configured, API tokens always.
+type authMethodsJSON struct {
+	OIDC     bool   `json:"oidc"`
+	LoginURL string `json:"login_url,omitempty"`
+	Tokens   bool   `json:"tokens"`
+}
+
+func (s *Server) authMethods(w http.ResponseWriter, req bunrouter.Request) error {
+	out := authMethodsJSON{Tokens: true}
+	if ws := s.writes; ws != nil && ws.oidc != nil && ws.sessions != nil {
+		out.OIDC, out.LoginURL = true, "/api/auth/login/"
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
 // safeNext keeps post-sign-in redirects on this site.
 func safeNext(next string) string {
 	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {

@@ -405,3 +405,19 @@ func TestLoadSessionKey(t *testing.T) {
 		t.Fatalf("LoadSessionKey from the environment = %x, %v", k, err)
 	}
 }
+
+// The UI asks /api/auth/ which sign-in to offer: the provider's button only
+// where OIDC is configured, API tokens always.
+func TestAuthMethods(t *testing.T) {
+	e, _ := newLoginEnv(t, "sqlite", nil)
+	r := request(t, http.DefaultClient, "GET", e.url("/api/auth/"), nil)
+	if r.status != 200 || !strings.Contains(string(r.body), `"oidc":true`) || !strings.Contains(string(r.body), `"login_url":"/api/auth/login/"`) {
+		t.Fatalf("with OIDC: %d %s", r.status, r.body)
+	}
+	plain := httptest.NewServer(server.New(server.Options{Store: e.st, Registry: prometheus.NewRegistry()}))
+	defer plain.Close()
+	r = request(t, plain.Client(), "GET", plain.URL+"/api/auth/", nil)
+	if r.status != 200 || !strings.Contains(string(r.body), `"oidc":false`) || !strings.Contains(string(r.body), `"tokens":true`) {
+		t.Fatalf("without OIDC: %d %s", r.status, r.body)
+	}
+}

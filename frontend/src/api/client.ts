@@ -20,6 +20,19 @@ import type {
 
 const project = (repo: string) => `/api/project/${encodeURIComponent(repo)}`;
 
+/** How this server lets people sign in (GET /api/auth/). */
+export interface AuthMethods {
+  oidc: boolean;
+  login_url?: string;
+  tokens: boolean;
+}
+
+export const getAuthMethods = (o?: RequestOptions) => getJSON<AuthMethods>('/api/auth/', o);
+
+/** The provider sign-in URL that brings the browser back to `next`. */
+export const ssoLoginURL = (m: AuthMethods, next: string) =>
+  `${m.login_url ?? '/api/auth/login/'}?next=${encodeURIComponent(next.startsWith('/') ? next : '/')}`;
+
 export const getRepositories = (o?: RequestOptions) => getJSON<Repository[]>('/api/repository/', o);
 
 export const getFailureClassifications = (o?: RequestOptions) =>

@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { getAuthMethods, ssoLoginURL, type AuthMethods } from '../api/client';
 import type { Repository } from '../api/types';
 import { signInWithToken, signOut, useAuth } from '../lib/auth';
 import { onLinkClick } from '../lib/router';
@@ -59,6 +60,13 @@ export function SignInDialog({ onClose }: { onClose: () => void }) {
   const [token, setTokenText] = useState('');
   const [err, setErr] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [methods, setMethods] = useState<AuthMethods | null>(null);
+  useEffect(() => {
+    const ctl = new AbortController();
+    // Servers without /api/auth/ (or without OIDC) offer tokens only.
+    getAuthMethods({ signal: ctl.signal }).then(setMethods, () => undefined);
+    return () => ctl.abort();
+  }, []);
   return (
     <div className="modal-backdrop" role="dialog" aria-modal="true" aria-label="Sign in" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <form
@@ -78,6 +86,13 @@ export function SignInDialog({ onClose }: { onClose: () => void }) {
         }}
       >
         <h3>Sign in to classify</h3>
+        {methods?.oidc && (
+          <p>
+            <a className="btn primary" data-testid="sso-sign-in" href={ssoLoginURL(methods, window.location.pathname + window.location.search)}>
+              Sign in with SSO
+            </a>
+          </p>
+        )}
         <p className="small">
           Paste an API token. An administrator makes one with <code>herder tokens create --user you@example.com --role sheriff</code>.
         </p>
