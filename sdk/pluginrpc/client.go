@@ -144,6 +144,7 @@ func Start(ctx context.Context, cfg Config) (*Client, error) {
 		what = "in-process plugin"
 	} else {
 		cmd := exec.Command(cfg.Path, cfg.Args...)
+		dieWithHost(cmd)
 		cmd.Env = append(cmd.Env, cfg.Env...)
 		if cfg.LogLevel != "" {
 			cmd.Env = append(cmd.Env, sdk.EnvLogLevel+"="+cfg.LogLevel)
