@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/herder-ci/herder/core/dispatch"
 	"github.com/herder-ci/herder/core/model"
@@ -89,5 +90,53 @@ func TestLaneFor(t *testing.T) {
 		if got := dispatch.LaneFor(model.LogTask{Name: c.name, JobResult: c.result}).Name; got != c.lane {
 			t.Errorf("LaneFor(%s, %s) = %s, want %s", c.name, c.result, got, c.lane)
 		}
+	}
+}
+
+// A parse that outlasts the lease keeps it by renewing, so another worker
+// handed the same log meanwhile does not parse it too.
+func TestLeaseIsRenewedDuringASlowParse(t *testing.T) {
+	st, p := setup(t)
+	ctx := context.Background()
+	raw := sdk.LogReference{Name: sdk.LogLiveBacking, URL: "https://logs.example.com/slow"}
+	if err := p.StoreJobData(ctx, "test", []sdk.JobDatum{job("slow/0", "testfailed", raw)}); err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := st.PendingLogsOfJobs(ctx, []string{"slow/0"})
+	if err != nil || len(tasks) != 1 {
+		t.Fatal(tasks, err)
+	}
+	fp := &fakeParser{calls: map[string]int{}, block: make(chan struct{})}
+	w1 := dispatch.NewLogDispatcher(st, fp, dispatch.LogOptions{Processor: "p", Owner: "w1", Lease: 300 * time.Millisecond})
+	w2 := dispatch.NewLogDispatcher(st, fp, dispatch.LogOptions{Processor: "p", Owner: "w2", Lease: 300 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { done <- w1.HandleLog(ctx, tasks[0].JobLogID) }()
+	waitFor(t, "the first parse to start", func() bool {
+		fp.mu.Lock()
+		defer fp.mu.Unlock()
+		return fp.calls[raw.URL] == 1
+	})
+	// Three lease lengths later the first worker still holds the log.
+	time.Sleep(900 * time.Millisecond)
+	second := make(chan error, 1)
+	go func() { second <- w2.HandleLog(ctx, tasks[0].JobLogID) }()
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		close(fp.block)
+		t.Fatal("the second worker took the log over and parsed it: the lease was not renewed")
+	}
+	close(fp.block)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := fp.calls[raw.URL]; n != 1 {
+		t.Fatalf("the slow log was parsed %d times, want once", n)
+	}
+	if got := logStatus(t, st)[raw.URL]; len(got) < 6 || got[:6] != "parsed" {
+		t.Fatalf("status %q", got)
 	}
 }

@@ -23,6 +23,7 @@ import (
 type LogStore interface {
 	PendingLogs(ctx context.Context, kind, jobs string, skip []int64, limit int) ([]model.LogTask, error)
 	ClaimLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (model.LogTask, bool, error)
+	RenewLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (bool, error)
 	ReleaseLog(ctx context.Context, jobLogID int64, owner string) error
 	StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogParseResult) error
 }
@@ -79,7 +80,9 @@ type LogOptions struct {
 	Perf PerfStore
 	// Owner names this process in log leases (default host-pid-random);
 	// Lease is how long a claim holds before another worker may take the
-	// log over (default 10 minutes, far above any parse).
+	// log over (default 1 minute, renewed every third of it while a parse
+	// runs). It is short so that a log claimed by a worker that died is
+	// found by the sweep soon.
 	Owner string
 	Lease time.Duration
 }
@@ -126,7 +129,7 @@ func NewLogDispatcher(s LogStore, p Processor, opts LogOptions) *LogDispatcher {
 		opts.Owner = DefaultOwner()
 	}
 	if opts.Lease == 0 {
-		opts.Lease = 10 * time.Minute
+		opts.Lease = time.Minute
 	}
 	d := &LogDispatcher{
 		store: s, proc: p, opts: opts, log: opts.Log.Named("logs"),
@@ -279,9 +282,11 @@ func (d *LogDispatcher) attempt(ctx context.Context, l Lane, t model.LogTask) er
 		JobLogID: t.JobLogID, JobID: t.JobID, JobGUID: t.JobGUID, Repository: t.Repository,
 		Name: t.Name, URL: t.URL, JobResult: t.JobResult,
 	})
+	stopRenew := d.renew(ctx, t)
 	res, err := d.proc.Process(ctx, d.opts.Processor, sdk.Task{
 		ID: strconv.FormatInt(t.JobLogID, 10), Kind: sdk.TaskLogParse, Payload: payload,
 	})
+	stopRenew()
 	var result sdk.LogParseResult
 	switch {
 	case ctx.Err() != nil:
@@ -339,6 +344,36 @@ func (d *LogDispatcher) stored(ctx context.Context, l Lane, t model.LogTask, res
 	if result.Status != sdk.LogStatusParsed {
 		d.log.Info("log not parsed", "job_log", t.JobLogID, "status", result.Status, "reason", result.Reason)
 	}
+}
+
+// renew keeps t's lease alive while its parse runs, until the returned
+// function is called. A lost lease is only logged: the result will then be
+// refused by StoreLogResult, and the new owner's parse counts.
+func (d *LogDispatcher) renew(ctx context.Context, t model.LogTask) func() {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(d.opts.Lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				ok, err := d.store.RenewLog(ctx, t.JobLogID, t.Owner, time.Now().Add(d.opts.Lease))
+				if err != nil {
+					d.log.Warn("renew log lease", "job_log", t.JobLogID, "error", err)
+				} else if !ok {
+					d.log.Warn("log lease lost during the parse", "job_log", t.JobLogID)
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
 }
 
 // unlease gives the lease back so the next attempt, here or in another

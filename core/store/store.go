@@ -76,12 +76,15 @@ type Store interface {
 	// several workers handed the same log exactly one parses it; ok is false
 	// when the log is not pending or another owner's lease is still live.
 	ClaimLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (t model.LogTask, ok bool, err error)
+	// RenewLog extends owner's live lease; ok is false when it was lost.
+	RenewLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (ok bool, err error)
 	// ReleaseLog gives up owner's lease, e.g. after a failed attempt.
 	ReleaseLog(ctx context.Context, jobLogID int64, owner string) error
 	// PendingLogsOfJobs lists the pending logs of the jobs with these guids.
 	PendingLogsOfJobs(ctx context.Context, guids []string) ([]model.LogTask, error)
-	// UnqueuedLogs lists pending, unleased logs never handed to a work queue
-	// or last handed to it before queuedBefore, oldest first.
+	// UnqueuedLogs lists pending logs without a live lease that were never
+	// handed to a work queue, last handed to it before queuedBefore, or left
+	// with an expired lease, oldest first.
 	UnqueuedLogs(ctx context.Context, queuedBefore time.Time, limit int) ([]model.LogTask, error)
 	// MarkLogsQueued records that these logs were handed to a work queue.
 	MarkLogsQueued(ctx context.Context, ids []int64, at time.Time) error

@@ -57,6 +57,18 @@ func (s *Store) ClaimLog(ctx context.Context, id int64, owner string, until time
 	return t, true, nil
 }
 
+// RenewLog extends owner's lease while a long parse runs; ok is false when
+// the lease was lost (it expired and another worker took the log).
+func (s *Store) RenewLog(ctx context.Context, id int64, owner string, until time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, "UPDATE job_log SET lease_until = ? WHERE id = ? AND lease_owner = ? AND status = ?",
+		until.UnixMilli(), id, owner, model.LogPending)
+	if err != nil {
+		return false, fmt.Errorf("renew lease of log %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 // ReleaseLog clears owner's lease so the next claimer need not wait for it
 // to expire.
 func (s *Store) ReleaseLog(ctx context.Context, id int64, owner string) error {
@@ -89,10 +101,14 @@ func (s *Store) PendingLogsOfJobs(ctx context.Context, guids []string) ([]model.
 
 // UnqueuedLogs finds pending logs no queue holds (a worker died between
 // storing jobs and queueing their logs, jobs stored from the parked table, a
-// reset for reparsing) or held so long the message may be lost.
+// reset for reparsing), held so long the message may be lost, or left with
+// an expired lease: a worker that claimed the log died or lost the database
+// mid-parse, and the message that named it was acked by a worker that saw
+// the live lease.
 func (s *Store) UnqueuedLogs(ctx context.Context, queuedBefore time.Time, limit int) ([]model.LogTask, error) {
 	rows, err := s.db.QueryContext(ctx, logTaskSelect+` WHERE l.status = ?
-		AND (l.queued_at IS NULL OR l.queued_at < ?) AND (l.lease_until IS NULL OR l.lease_until < ?)
+		AND (l.queued_at IS NULL OR l.queued_at < ? OR l.lease_owner IS NOT NULL)
+		AND (l.lease_until IS NULL OR l.lease_until < ?)
 		ORDER BY l.id LIMIT ?`, model.LogPending, queuedBefore.UnixMilli(), s.now().UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("unqueued logs: %w", err)

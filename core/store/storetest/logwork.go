@@ -84,10 +84,27 @@ func testLogLeases(t *testing.T, s store.Store) {
 	if i := slices.IndexFunc(jobs[0].Logs, func(l model.JobLog) bool { return l.ID == id }); i < 0 || jobs[0].Logs[i].Status != model.LogParsed {
 		t.Fatalf("logs = %+v", jobs[0].Logs)
 	}
-	// An expired lease is taken over.
+	// An expired lease is taken over, and until then the sweep offers the
+	// log again even though it was queued recently: the worker holding it
+	// died, and the message naming it is gone.
 	other := tasks[1].JobLogID
 	if _, ok, _ := s.ClaimLog(ctx, other, "w1", now.Add(-time.Second)); !ok {
 		t.Fatal("claim with a past expiry failed")
+	}
+	if got, _ := s.UnqueuedLogs(ctx, now.Add(-time.Minute), 10); len(got) != 1 || got[0].JobLogID != other {
+		t.Fatalf("UnqueuedLogs with an expired lease = %+v", got)
+	}
+	if ok, err := s.RenewLog(ctx, other, "w2", now.Add(time.Minute)); err != nil || ok {
+		t.Fatalf("a non-owner renewed the lease: %v, %v", ok, err)
+	}
+	if ok, err := s.RenewLog(ctx, other, "w1", now.Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("the owner could not renew: %v, %v", ok, err)
+	}
+	if _, ok, _ := s.ClaimLog(ctx, other, "w2", now.Add(time.Minute)); ok {
+		t.Fatal("a renewed lease was taken over")
+	}
+	if ok, _ := s.RenewLog(ctx, other, "w1", now.Add(-time.Second)); !ok {
+		t.Fatal("renew to expire failed")
 	}
 	if _, ok, _ := s.ClaimLog(ctx, other, "w2", now.Add(time.Minute)); !ok {
 		t.Fatal("an expired lease was not taken over")
