@@ -7,7 +7,7 @@ BIN     := bin
 PLUGINS := $(patsubst plugins/%/main.go,%,$(wildcard plugins/*/main.go))
 GOFILES := $(shell find . -name '*.go' -not -path './.tools/*' -not -path './frontend/node_modules/*')
 
-.PHONY: all build host plugins frontend run test test-race bench lint fmt fuzz proto clean
+.PHONY: all build host plugins frontend run test test-race test-faults bench bench-e2e lint fmt fuzz proto clean
 
 all: build
 
@@ -56,9 +56,20 @@ test: lint
 test-race:
 	$(GO) test -race -count=1 -timeout 30m ./...
 
+# The scale-out fault suite (internal/faults): processes killed, RabbitMQ and
+# MariaDB restarted under 100,000 Pulse messages; nothing lost or doubled.
+# Needs root and the services; a few minutes a run. RUNS=3 runs it three times.
+test-faults:
+	bash scripts/test-faults.sh $(RUNS)
+
 # Benchmarks print their numbers; docs/benchmarks.md records them.
 bench:
 	bash scripts/bench.sh
+
+# End-to-end messages/s from the Pulse exchange to parsed jobs, 1/2/4 workers
+# (docs/scaleout-notes.md).
+bench-e2e:
+	bash scripts/test-faults.sh bench
 
 lint:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

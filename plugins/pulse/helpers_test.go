@@ -13,8 +13,8 @@ import (
 	"github.com/herder-ci/herder/core/ingest"
 	"github.com/herder-ci/herder/core/model"
 	"github.com/herder-ci/herder/core/store/sqlstore"
+	"github.com/herder-ci/herder/internal/pulsetest"
 	"github.com/herder-ci/herder/internal/testenv"
-	"github.com/herder-ci/herder/plugins/pulse/internal/pulsetest"
 	"github.com/herder-ci/herder/plugins/pulse/transform"
 	"github.com/herder-ci/herder/sdk"
 )

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/herder-ci/herder/plugins/pulse/internal/pulsetest"
+	"github.com/herder-ci/herder/internal/pulsetest"
 	"github.com/herder-ci/herder/plugins/pulse/transform"
 	"github.com/herder-ci/herder/sdk/plugintest"
 )

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/herder-ci/herder/core/ingest"
-	"github.com/herder-ci/herder/plugins/pulse/internal/pulsetest"
+	"github.com/herder-ci/herder/internal/pulsetest"
 	"github.com/herder-ci/herder/plugins/pulse/transform"
 	"github.com/herder-ci/herder/sdk"
 	"github.com/herder-ci/herder/sdk/plugintest"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/herder-ci/herder/plugins/pulse/internal/pulsetest"
+	"github.com/herder-ci/herder/internal/pulsetest"
 	"github.com/herder-ci/herder/plugins/pulse/transform"
 )
 

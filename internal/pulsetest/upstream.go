@@ -42,7 +42,9 @@ type Upstream struct {
 	pool   *x509.CertPool
 	mu     sync.Mutex
 	routes map[string]http.HandlerFunc
-	hits   map[string]int
+	// prefixes are HandlePrefix's routes, tried in order after routes.
+	prefixes []prefixRoute
+	hits     map[string]int
 }
 
 // NewUpstream starts the fake; it stops when the test ends.
@@ -101,6 +103,14 @@ func (u *Upstream) serve(w http.ResponseWriter, r *http.Request) {
 	key := host + r.URL.Path
 	u.mu.Lock()
 	h, found := u.routes[key]
+	if !found {
+		for _, p := range u.prefixes {
+			if strings.HasPrefix(key, p.prefix) {
+				h, found = p.h, true
+				break
+			}
+		}
+	}
 	u.hits[key]++
 	u.mu.Unlock()
 	if !found {
@@ -191,4 +201,18 @@ func selfSigned(t testing.TB, hosts []string) (certPEM, keyPEM []byte) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}
+
+// HandlePrefix routes every "host/path" starting with hostPathPrefix to h,
+// for fakes too large to register path by path (a load test's tasks).
+// Exact routes (Handle) win over prefixes.
+func (u *Upstream) HandlePrefix(hostPathPrefix string, h http.HandlerFunc) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.prefixes = append(u.prefixes, prefixRoute{hostPathPrefix, h})
+}
+
+type prefixRoute struct {
+	prefix string
+	h      http.HandlerFunc
 }

@@ -321,3 +321,32 @@ func (b *Broker) Drain(t testing.TB, queue string) []amqp.Delivery {
 		out = append(out, d)
 	}
 }
+
+// QueueCount is one queue's messages as rabbitmqctl reports them.
+type QueueCount struct{ Ready, Unacked int }
+
+// AllCounts asks rabbitmqctl for the ready and unacknowledged messages of
+// every queue of the vhost (exact and of one moment, as Counts).
+func (b *Broker) AllCounts() (map[string]QueueCount, error) {
+	out, err := exec.Command("rabbitmqctl", "-q", "list_queues", "-p", b.Vhost, "name", "messages_ready", "messages_unacknowledged").Output()
+	if err != nil {
+		return nil, fmt.Errorf("rabbitmqctl list_queues: %w", err)
+	}
+	counts := map[string]QueueCount{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 || f[0] == "name" {
+			continue
+		}
+		r, err1 := strconv.Atoi(strings.TrimSpace(f[1]))
+		u, err2 := strconv.Atoi(strings.TrimSpace(f[2]))
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("rabbitmqctl: cannot read %q", line)
+		}
+		counts[f[0]] = QueueCount{Ready: r, Unacked: u}
+	}
+	return counts, nil
+}
+
+// Reopen replaces the publisher's connection, after a broker restart.
+func (p *Publisher) Reopen() error { return p.reopen() }
