@@ -14,3 +14,10 @@ go test -run '^$' -bench . -benchmem -timeout 30m $(go list ./... | grep -v '/co
 
 echo "== log parser throughput and memory on a 200 MB corpus, beside zcat | wc -l"
 bash scripts/bench-logparser.sh
+
+echo "== end to end: Pulse exchange to stored, parsed jobs with 1, 2 and 4 worker processes (about 15 minutes)"
+if [ "$(id -u)" = 0 ] && command -v rabbitmqctl >/dev/null && [ -n "${HERDER_TEST_AMQP_URL:-}" ]; then
+  bash scripts/test-faults.sh bench
+else
+  echo "skipped: needs root, rabbitmqctl and HERDER_TEST_AMQP_URL (bash scripts/services.sh); or run make bench-e2e"
+fi
