@@ -173,6 +173,10 @@ func startRoles(ctx context.Context, wg *sync.WaitGroup, r roles, cfg *config.Co
 	startQueueWorkers(ctx, wg, b, sup, st, logStore, pipeline, log, reg)
 }
 
+// storeSlots is how many ingested batches one worker writes at once; the
+// queue's prefetch keeps more in hand so the next is ready.
+const storeSlots = 4
+
 // startQueueWorkers consumes the work queues: stored batches, the log parse
 // queues (through the first processor that parses logs) and bug matching
 // wake-ups.
@@ -188,7 +192,8 @@ func startQueueWorkers(ctx context.Context, wg *sync.WaitGroup, b *queue.Broker,
 			}
 		}()
 	}
-	consume(queue.Store, work.StoreWorker{Pipeline: pipeline, Logs: st, Pub: b, Log: log.Named("work")}.Handle)
+	consume(queue.Store, work.StoreWorker{Pipeline: pipeline, Logs: st, Pub: b, Log: log.Named("work"),
+		Slots: make(chan struct{}, storeSlots)}.Handle)
 
 	// Bug matching work is leased in the database (bug_work); the bugs
 	// queue carries wake-ups so that a parse in one worker gets its

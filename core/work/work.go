@@ -146,6 +146,10 @@ type StoreWorker struct {
 	// Patience is how long a batch is retried in place while the database is
 	// unreachable before it goes back to the queue (default 2 minutes).
 	Patience time.Duration
+	// Slots, when set, bounds how many batches this process writes at once
+	// (a buffered channel of that size): more concurrent multi-row upserts
+	// than the database has cores only add lock waits and deadlocks.
+	Slots chan struct{}
 }
 
 // Handle is the store queue's handler.
@@ -161,6 +165,14 @@ func (w StoreWorker) Handle(ctx context.Context, d queue.Delivery) error {
 	for _, e := range b.Events {
 		if e.Job != nil {
 			guids = append(guids, e.Job.Job.JobGUID)
+		}
+	}
+	if w.Slots != nil {
+		select {
+		case w.Slots <- struct{}{}:
+			defer func() { <-w.Slots }()
+		case <-ctx.Done():
+			return ctx.Err()
 		}
 	}
 	return w.retry(ctx, func() error {
