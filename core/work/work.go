@@ -35,6 +35,18 @@ type Consumer interface {
 	Consume(ctx context.Context, workload string, h queue.Handler) error
 }
 
+// publishTimeout bounds the wait for the broker's confirms. A connection
+// that hangs rather than closes would otherwise hold a source's Send (and
+// so its upstream acks) for good; after the timeout the batch is nacked
+// upstream and delivered again.
+const publishTimeout = time.Minute
+
+func publish(ctx context.Context, pub Publisher, workload string, msgs ...queue.Message) error {
+	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
+	defer cancel()
+	return pub.Publish(ctx, workload, msgs...)
+}
+
 // batch is the body of a store message: what one Sink.Send carried.
 type batch struct {
 	Source string      `json:"source"`
@@ -73,7 +85,7 @@ func (s Sink) Accept(ctx context.Context, source string, events []sdk.Event) err
 	if err != nil {
 		return fmt.Errorf("encode batch from %s: %w", source, err)
 	}
-	if err := s.Pub.Publish(ctx, queue.Store, queue.Message{Body: body}); err != nil {
+	if err := publish(ctx, s.Pub, queue.Store, queue.Message{Body: body}); err != nil {
 		return fmt.Errorf("queue batch of %d events from %s: %w", len(valid), source, err)
 	}
 	return nil
@@ -127,7 +139,7 @@ func PublishLogs(ctx context.Context, pub Publisher, st LogStore, tasks []model.
 		if len(by[w]) == 0 {
 			continue
 		}
-		if err := pub.Publish(ctx, w, by[w]...); err != nil {
+		if err := publish(ctx, pub, w, by[w]...); err != nil {
 			return fmt.Errorf("queue %d logs on %s: %w", len(by[w]), w, err)
 		}
 	}
