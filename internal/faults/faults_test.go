@@ -316,20 +316,28 @@ func (r *rig) assertFinal(t *testing.T, st state, pub *publisher) {
 			t.Errorf("dead letter %q: reason code %q (%s), want %q with a reason", trunc(d.body), d.code, d.reason, want)
 		}
 	}
+	// Dead-lettering is at least once, like everything else: a kill -9 of
+	// the ingest process or its pulse plugin after the dead letter was
+	// confirmed but before the original was acked redelivers the original,
+	// which is dead-lettered again (an identical copy, same reason). The
+	// queue must hold exactly the injected messages as a set, every one with
+	// its reason; copies are counted and shown.
 	codes := map[string]int{}
+	copies := 0
 	for body, code := range scen.malformed {
 		codes[code]++
 		switch n := seen[body]; {
 		case n == 0:
 			t.Errorf("malformed message not dead-lettered: %q", trunc(body))
-		case n > 1 && !pub.republished[body]:
-			t.Errorf("malformed message dead-lettered %d times: %q", n, trunc(body))
+		case n > 1:
+			copies += n - 1
 		}
 	}
-	if len(dead) != nMalformed && len(pub.republished) == 0 {
-		t.Errorf("the plugin's dead-letter queue held %d messages, want %d", len(dead), nMalformed)
+	if len(seen) != nMalformed {
+		t.Errorf("the plugin's dead-letter queue held %d distinct messages, want %d", len(seen), nMalformed)
 	}
-	t.Logf("dead letters: %d in %s (reason codes %v), none in herder's queues", len(dead), r.pulseDLQ, codes)
+	t.Logf("dead letters: %d distinct in %s (reason codes %v), %d copies from redelivery after a kill; none in herder's queues",
+		len(seen), r.pulseDLQ, codes, copies)
 }
 
 func trunc(s string) string {
@@ -356,16 +364,13 @@ type publisher struct {
 	mu     sync.Mutex
 	reopen bool // the broker restarted: reconnect before the next chunk
 	sent   atomic.Int64
-	// republished are malformed bodies in a chunk sent again after an
-	// error: they may be dead-lettered twice.
-	republished map[string]bool
-	done        chan struct{}
-	err         error
-	took        time.Duration
+	done   chan struct{}
+	err    error
+	took   time.Duration
 }
 
 func (r *rig) startPublisher(ctx context.Context, msgs []pulsetest.Message, chunk int) *publisher {
-	p := &publisher{done: make(chan struct{}), republished: map[string]bool{}}
+	p := &publisher{done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		t0 := time.Now()
@@ -383,11 +388,6 @@ func (r *rig) startPublisher(ctx context.Context, msgs []pulsetest.Message, chun
 				}
 				if err != nil {
 					p.reopen = true
-					for _, m := range part {
-						if _, bad := r.scen.malformed[string(m.Body)]; bad {
-							p.republished[string(m.Body)] = true
-						}
-					}
 				}
 				p.mu.Unlock()
 				if err == nil {
