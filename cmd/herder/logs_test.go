@@ -43,7 +43,7 @@ func logviewFixtures(t *testing.T) map[string]parse.LogView {
 	t.Helper()
 	paths, _ := filepath.Glob(filepath.Join(sharedLogDir(t), "*.logview.json"))
 	if len(paths) == 0 {
-		t.Skip("no *.logview.json fixtures in the shared data")
+		t.Fatal("no *.logview.json fixtures in the shared data")
 	}
 	out := map[string]parse.LogView{}
 	for _, p := range paths {

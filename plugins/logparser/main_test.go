@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/herder-ci/herder/internal/testenv"
 	"github.com/herder-ci/herder/plugins/logparser/parse"
 	"github.com/herder-ci/herder/plugins/logparser/processor"
 	"github.com/herder-ci/herder/sdk"
@@ -42,29 +43,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// sharedLogs returns the shared Treeherder sample logs (module root
-// ../shared/testdata/treeherder/logs), or skips.
+// sharedLogs returns the shared Treeherder sample logs; testenv skips (or,
+// in CI, fails) when the shared data is absent.
 func sharedLogs(t testing.TB) string {
 	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package directory; shared test data not found")
-		}
-		dir = parent
-	}
-	logs := filepath.Join(dir, "..", "shared", "testdata", "treeherder", "logs")
-	if _, err := os.Stat(logs); err != nil {
-		t.Skipf("shared Treeherder sample logs not found at %s: %v", logs, err)
-	}
-	return logs
+	return filepath.Join(testenv.SharedData(t), "logs")
 }
 
 // logServer serves the shared logs the ways Taskcluster does, and the
@@ -238,7 +221,7 @@ func TestLogviewFixtures(t *testing.T) {
 	plain := startParser(t, `{"allowed_hosts": ["127.0.0.1"], "max_download_bytes": 67108864}`)
 	views, _ := filepath.Glob(filepath.Join(logs, "*.logview.json"))
 	if len(views) == 0 {
-		t.Skip("no *.logview.json fixtures")
+		t.Fatalf("no *.logview.json fixtures in %s", logs)
 	}
 	for _, view := range views {
 		name := strings.TrimSuffix(filepath.Base(view), ".logview.json")
@@ -307,7 +290,7 @@ func TestErrorSummaryFixtures(t *testing.T) {
 	p := startParser(t, `{"allowed_hosts": ["127.0.0.1"]}`)
 	files, _ := filepath.Glob(filepath.Join(logs, "*errorsummary*.log"))
 	if len(files) == 0 {
-		t.Skip("no errorsummary fixtures")
+		t.Fatalf("no errorsummary fixtures in %s", logs)
 	}
 	for _, f := range files {
 		name := filepath.Base(f)

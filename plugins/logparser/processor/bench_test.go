@@ -11,27 +11,17 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/herder-ci/herder/internal/testenv"
 	"github.com/herder-ci/herder/sdk"
 )
 
-// sharedLog reads one shared Treeherder sample log (module root
-// ../shared/testdata/treeherder/logs), or skips.
+// sharedLog reads one shared Treeherder sample log; testenv skips (or, in
+// CI, fails) when the shared data is absent.
 func sharedLog(tb testing.TB, name string) []byte {
 	tb.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("no go.mod above the package directory")
-		}
-		dir = parent
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "..", "shared", "testdata", "treeherder", "logs", name))
+	b, err := os.ReadFile(filepath.Join(testenv.SharedData(tb), "logs", name))
 	if err != nil {
-		tb.Skipf("shared sample log %s not found: %v", name, err)
+		tb.Fatalf("shared sample log %s: %v", name, err)
 	}
 	return b
 }
