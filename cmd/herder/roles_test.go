@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/herder-ci/herder/core/queue"
 	"github.com/herder-ci/herder/internal/testenv"
 	"github.com/herder-ci/herder/sdk"
@@ -101,7 +99,10 @@ func TestRolesShareWorkOverTheQueue(t *testing.T) {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix := "herder-rolestest-" + hex.EncodeToString(b)
-	t.Cleanup(func() { deleteQueues(amqpURL, prefix) })
+	t.Cleanup(func() {
+		queues, exchange := queue.Topology(prefix)
+		testenv.DeleteRabbitTopology(t, amqpURL, queues, exchange)
+	})
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "herder.hcl")
 	src := fmt.Sprintf(`data_dir = %q
@@ -179,24 +180,5 @@ queue {
 		if s.Messages != 0 || s.DeadMessages != 0 {
 			t.Errorf("queue %s: %d ready, %d dead after the worker drained", s.Queue, s.Messages, s.DeadMessages)
 		}
-	}
-}
-
-func deleteQueues(url, prefix string) {
-	conn, err := amqp.Dial(url)
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	for _, w := range queue.Workloads {
-		for _, q := range []string{prefix + "." + w, prefix + "." + w + ".dead"} {
-			if ch, err := conn.Channel(); err == nil {
-				_, _ = ch.QueueDelete(q, false, false, false)
-				ch.Close()
-			}
-		}
-	}
-	if ch, err := conn.Channel(); err == nil {
-		_ = ch.ExchangeDelete(prefix+".dead", false, false)
 	}
 }

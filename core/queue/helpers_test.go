@@ -76,43 +76,10 @@ func testBroker(t testing.TB, tune func(*Options)) *Broker {
 	return b
 }
 
-// deleteTopology removes the queues and exchange a prefix declared. It
-// retries for a while: other suites on the machine restart the broker.
+// deleteTopology removes the queues and exchange a prefix declared.
 func deleteTopology(t testing.TB, rawURL, prefix string) {
-	var todo []string
-	for _, w := range Workloads {
-		todo = append(todo, prefix+"."+w, prefix+"."+w+".dead")
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := func() error {
-			conn, err := amqp.Dial(rawURL)
-			if err != nil {
-				return err
-			}
-			defer conn.Close()
-			ch, err := conn.Channel()
-			if err != nil {
-				return err
-			}
-			for len(todo) > 0 {
-				// Deleting a missing queue succeeds; any error is the connection's.
-				if _, err := ch.QueueDelete(todo[0], false, false, false); err != nil {
-					return err
-				}
-				todo = todo[1:]
-			}
-			return ch.ExchangeDelete(prefix+".dead", false, false)
-		}()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Logf("cleanup of %s: %v", prefix, err)
-			return
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	queues, exchange := Topology(prefix)
+	testenv.DeleteRabbitTopology(t, rawURL, queues, exchange)
 }
 
 type testWriter struct{ t testing.TB }

@@ -237,6 +237,15 @@ func (b *Broker) Ping(ctx context.Context) error {
 	return ch.Close()
 }
 
+// Topology names what a prefix declares on the broker: every workload's
+// queue and dead-letter queue, and the dead-letter exchange.
+func Topology(prefix string) (queues []string, deadExchange string) {
+	for _, w := range Workloads {
+		queues = append(queues, prefix+"."+w, prefix+"."+w+".dead")
+	}
+	return queues, prefix + ".dead"
+}
+
 func (b *Broker) queueName(workload string) string { return b.opts.Prefix + "." + workload }
 func (b *Broker) deadName(workload string) string  { return b.opts.Prefix + "." + workload + ".dead" }
 func (b *Broker) deadExchange() string             { return b.opts.Prefix + ".dead" }

@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/herder-ci/herder/core/ingest"
 	"github.com/herder-ci/herder/core/model"
 	"github.com/herder-ci/herder/core/queue"
@@ -35,23 +33,10 @@ func broker(t *testing.T) *queue.Broker {
 	}
 	t.Cleanup(func() {
 		br.Close()
-		conn, err := amqp.Dial(url)
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		for _, w := range queue.Workloads {
-			for _, q := range []string{prefix + "." + w, prefix + "." + w + ".dead"} {
-				if ch, err := conn.Channel(); err == nil {
-					_, _ = ch.QueueDelete(q, false, false, false)
-					ch.Close()
-				}
-			}
-		}
-		if ch, err := conn.Channel(); err == nil {
-			_ = ch.ExchangeDelete(prefix+".dead", false, false)
-		}
+		queues, exchange := queue.Topology(prefix)
+		testenv.DeleteRabbitTopology(t, url, queues, exchange)
 	})
+
 	return br
 }
 
