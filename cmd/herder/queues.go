@@ -140,11 +140,7 @@ func dialQueue(cmd *cobra.Command, needsQueue bool, name string, fn func(ctx con
 	ctx := contextOrBackground(cmd.Context())
 	dctx, cancel := context.WithTimeout(ctx, queueDialTimeout)
 	defer cancel()
-	b, err := queue.Dial(dctx, queue.Options{
-		URL: cfg.Queue.URL, Prefix: cfg.Queue.Prefix, Prefetch: cfg.Queue.Prefetch,
-		DeliveryLimit: cfg.Queue.DeliveryLimit, DrainTimeout: cfg.Queue.DrainTimeout,
-		Log: newLogger(cfg),
-	})
+	b, err := queue.Dial(dctx, queueOptions(cfg, newLogger(cfg), nil))
 	if err != nil {
 		return err
 	}
