@@ -33,7 +33,7 @@ type Listener struct {
 type Option func(*Listener)
 
 // WithTransport sends the listener's HTTP requests (Taskcluster, hg, GitHub)
-// through rt instead of http.DefaultTransport; for embedding and tests.
+// through rt instead of a transport of its own; for embedding and tests.
 func WithTransport(rt http.RoundTripper) Option { return func(l *Listener) { l.transport = rt } }
 
 // New returns a listener logging to log (sdk.Logger() when nil).
