@@ -43,7 +43,12 @@ func (f FollowLogs) StoreLogResult(ctx context.Context, t model.LogTask, r sdk.L
 	kind := ""
 	switch t.Name {
 	case sdk.LogLiveBacking:
-		kind = store.BugWorkSuggest
+		// A fresh log without error lines leaves nothing to match and no
+		// earlier suggestions to clear: most jobs are green, and their
+		// queued work was half the statements of parsing them.
+		if !t.Fresh || len(r.Errors) > 0 {
+			kind = store.BugWorkSuggest
+		}
 	case sdk.LogErrorSummary:
 		kind = store.BugWorkIntermittent
 	}

@@ -235,4 +235,7 @@ type LogTask struct {
 	// Owner is set when the task was claimed with a lease (ClaimLog): the
 	// result is then stored only while that owner still holds the lease.
 	Owner string
+	// Fresh: no parse result was ever stored for this log, so storing one
+	// has no earlier one to replace (and nothing to clear).
+	Fresh bool
 }

@@ -26,8 +26,7 @@ func (s *Store) PendingLogs(ctx context.Context, kind, jobs string, skip []int64
 	if !ok {
 		return nil, fmt.Errorf("unknown log kind %q", kind)
 	}
-	q := `SELECT l.id, l.job_id, j.guid, j.repository_id, r.name, l.name, l.url, j.result
-		FROM job_log l JOIN job j ON j.id = l.job_id JOIN repository r ON r.id = j.repository_id
+	q := logTaskSelect + `
 		WHERE l.status = ? AND (l.lease_until IS NULL OR l.lease_until < ?) AND ` + where
 	args := []any{model.LogPending, s.now().UnixMilli()}
 	switch jobs {
@@ -51,16 +50,11 @@ func (s *Store) PendingLogs(ctx context.Context, kind, jobs string, skip []int64
 	if err != nil {
 		return nil, fmt.Errorf("pending %s logs: %w", kind, err)
 	}
-	defer rows.Close()
-	var out []model.LogTask
-	for rows.Next() {
-		var t model.LogTask
-		if err := rows.Scan(&t.JobLogID, &t.JobID, &t.JobGUID, &t.RepositoryID, &t.Repository, &t.Name, &t.URL, &t.JobResult); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
+	tasks, err := scanLogTasks(rows)
+	if err != nil {
+		return nil, fmt.Errorf("pending %s logs: %w", kind, err)
 	}
-	return out, rows.Err()
+	return tasks, nil
 }
 
 var logStatusCodes = map[string]int{
@@ -71,7 +65,10 @@ var logStatusCodes = map[string]int{
 
 // StoreLogResult records a parse: the log's status, reason and algorithm
 // version, and what the parser found. A reparse replaces the earlier result
-// of the same log.
+// of the same log. A fresh log's first result has nothing to replace, so
+// its rows are inserted without the deletes: on MySQL a DELETE of an empty
+// range still takes gap locks, which deadlocked concurrent parses'
+// inserts, and the deletes were a fifth of the statements of a parse.
 func (s *Store) StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogParseResult) error {
 	status, ok := logStatusCodes[r.Status]
 	if !ok {
@@ -115,15 +112,15 @@ func (s *Store) StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogPa
 			}
 		}
 		if t.Name == sdk.LogLiveBacking && status == model.LogParsed {
-			if err := s.replaceTextLogErrors(ctx, tx, t.JobID, r.Errors); err != nil {
+			if err := s.replaceTextLogErrors(ctx, tx, t.JobID, !t.Fresh, r.Errors); err != nil {
 				return err
 			}
 		}
 		if t.Name == sdk.LogErrorSummary && status == model.LogParsed {
-			if err := s.replaceFailureLines(ctx, tx, t, r.FailureLines); err != nil {
+			if err := s.replaceFailureLines(ctx, tx, t, !t.Fresh, r.FailureLines); err != nil {
 				return err
 			}
-			if err := s.replaceGroups(ctx, tx, t.JobLogID, r.Groups, groupIDs); err != nil {
+			if err := s.replaceGroups(ctx, tx, t.JobLogID, !t.Fresh, r.Groups, groupIDs); err != nil {
 				return err
 			}
 		}
@@ -131,9 +128,11 @@ func (s *Store) StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogPa
 	})
 }
 
-func (s *Store) replaceTextLogErrors(ctx context.Context, tx *sql.Tx, jobID int64, errs []sdk.ErrorLine) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM text_log_error WHERE job_id = ?", jobID); err != nil {
-		return fmt.Errorf("clear text log errors of job %d: %w", jobID, err)
+func (s *Store) replaceTextLogErrors(ctx context.Context, tx *sql.Tx, jobID int64, clear bool, errs []sdk.ErrorLine) error {
+	if clear {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM text_log_error WHERE job_id = ?", jobID); err != nil {
+			return fmt.Errorf("clear text log errors of job %d: %w", jobID, err)
+		}
 	}
 	const cols = 3
 	step := chunkSize(s.d.maxParams, cols)
@@ -151,9 +150,11 @@ func (s *Store) replaceTextLogErrors(ctx context.Context, tx *sql.Tx, jobID int6
 	return nil
 }
 
-func (s *Store) replaceFailureLines(ctx context.Context, tx *sql.Tx, t model.LogTask, lines []sdk.FailureLine) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM failure_line WHERE job_log_id = ?", t.JobLogID); err != nil {
-		return fmt.Errorf("clear failure lines of log %d: %w", t.JobLogID, err)
+func (s *Store) replaceFailureLines(ctx context.Context, tx *sql.Tx, t model.LogTask, clear bool, lines []sdk.FailureLine) error {
+	if clear {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM failure_line WHERE job_log_id = ?", t.JobLogID); err != nil {
+			return fmt.Errorf("clear failure lines of log %d: %w", t.JobLogID, err)
+		}
 	}
 	const cols = 18
 	now := s.now().Unix()
@@ -180,9 +181,11 @@ func (s *Store) replaceFailureLines(ctx context.Context, tx *sql.Tx, t model.Log
 	return nil
 }
 
-func (s *Store) replaceGroups(ctx context.Context, tx *sql.Tx, jobLogID int64, groups []sdk.GroupResult, ids []int64) error {
-	if _, err := tx.ExecContext(ctx, "DELETE FROM group_status WHERE job_log_id = ?", jobLogID); err != nil {
-		return fmt.Errorf("clear group results of log %d: %w", jobLogID, err)
+func (s *Store) replaceGroups(ctx context.Context, tx *sql.Tx, jobLogID int64, clear bool, groups []sdk.GroupResult, ids []int64) error {
+	if clear {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM group_status WHERE job_log_id = ?", jobLogID); err != nil {
+			return fmt.Errorf("clear group results of log %d: %w", jobLogID, err)
+		}
 	}
 	if len(groups) == 0 {
 		return nil
@@ -201,8 +204,10 @@ func (s *Store) replaceGroups(ctx context.Context, tx *sql.Tx, jobLogID int64, g
 // ResetLogs marks parsed or failed logs of jobs submitted since `since` (unix
 // seconds) as pending again, so they are parsed anew; with version set, only
 // logs parsed by another algorithm version. It returns how many it reset.
+// parse_count is kept: it counts every stored result, and a reset log is not
+// fresh (its next result replaces the earlier one).
 func (s *Store) ResetLogs(ctx context.Context, since int64, version string) (int64, error) {
-	q := `UPDATE job_log SET status = ?, status_reason = '', lease_owner = NULL, lease_until = NULL, queued_at = NULL, parse_count = 0
+	q := `UPDATE job_log SET status = ?, status_reason = '', lease_owner = NULL, lease_until = NULL, queued_at = NULL
 		WHERE status IN (?, ?)
 		AND job_id IN (SELECT id FROM job WHERE submit_time >= ?)`
 	args := []any{model.LogPending, model.LogParsed, model.LogFailed, since}

@@ -14,7 +14,14 @@ import (
 // lease passed to another worker: the other worker's result counts.
 var ErrLeaseLost = errors.New("log lease lost to another worker")
 
-const logTaskSelect = `SELECT l.id, l.job_id, j.guid, j.repository_id, r.name, l.name, l.url, j.result
+// logTaskCols are a model.LogTask's columns, as scanLogTasks reads them.
+// A log is fresh while no result was ever stored for it: parse_count
+// counts stored results and a reset keeps it, and algorithm_version covers
+// logs parsed before parse_count existed.
+const logTaskCols = `l.id, l.job_id, j.guid, j.repository_id, r.name, l.name, l.url, j.result,
+	(l.parse_count = 0 AND l.algorithm_version = '')`
+
+const logTaskSelect = `SELECT ` + logTaskCols + `
 	FROM job_log l JOIN job j ON j.id = l.job_id JOIN repository r ON r.id = j.repository_id`
 
 func scanLogTasks(rows *sql.Rows) ([]model.LogTask, error) {
@@ -22,7 +29,7 @@ func scanLogTasks(rows *sql.Rows) ([]model.LogTask, error) {
 	var out []model.LogTask
 	for rows.Next() {
 		var t model.LogTask
-		if err := rows.Scan(&t.JobLogID, &t.JobID, &t.JobGUID, &t.RepositoryID, &t.Repository, &t.Name, &t.URL, &t.JobResult); err != nil {
+		if err := rows.Scan(&t.JobLogID, &t.JobID, &t.JobGUID, &t.RepositoryID, &t.Repository, &t.Name, &t.URL, &t.JobResult, &t.Fresh); err != nil {
 			return nil, err
 		}
 		out = append(out, t)

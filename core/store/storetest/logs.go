@@ -46,6 +46,9 @@ func testLogResults(t *testing.T, s store.Store) {
 		t.Fatalf("errorsummary logs = %+v", summary)
 	}
 
+	if !raw[0].Fresh || !summary[0].Fresh {
+		t.Fatalf("logs never parsed are not fresh: %+v %+v", raw[0], summary[0])
+	}
 	result := sdk.LogParseResult{Status: sdk.LogStatusParsed, AlgorithmVersion: "1", Errors: []sdk.ErrorLine{
 		{LineNumber: 3, Line: "TEST-UNEXPECTED-FAIL | a.html | boom 🚀"},
 		{LineNumber: 8, Line: "PROCESS-CRASH | a.html | application crashed"},
@@ -99,6 +102,15 @@ func testLogResults(t *testing.T, s store.Store) {
 		t.Fatalf("reset for version 2 = %d, %v (want the 2 parsed logs)", n, err)
 	}
 	again := pending(model.LogKindRaw, model.JobsFailed)
+	if len(again) != 1 || again[0].Fresh {
+		t.Fatalf("a reset log is fresh, so its reparse would not replace its errors: %+v", again)
+	}
+	if db, ok := s.(rawDB); ok {
+		var parses int
+		if err := db.DB().QueryRowContext(ctx, "SELECT parse_count FROM job_log WHERE id = ?", again[0].JobLogID).Scan(&parses); err != nil || parses != 1 {
+			t.Fatalf("parse_count after a reset = %d, %v; want the 1 stored parse kept", parses, err)
+		}
+	}
 	result.AlgorithmVersion = "2"
 	result.Errors = result.Errors[:1]
 	if err := s.StoreLogResult(ctx, again[0], result); err != nil {
