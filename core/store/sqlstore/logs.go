@@ -90,17 +90,19 @@ func (s *Store) StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogPa
 	if len(reason) > 255 {
 		reason = reason[:255]
 	}
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		q := `UPDATE job_log SET status = ?, status_reason = ?, algorithm_version = ?, parse_count = parse_count + 1,
-			lease_owner = NULL, lease_until = NULL WHERE id = ?`
-		args := []any{status, reason, r.AlgorithmVersion, t.JobLogID}
-		if t.Owner != "" {
-			// A claimed log's result counts only while its lease holds:
-			// after the lease passed on, the new owner's parse is the one.
-			q += " AND lease_owner = ?"
-			args = append(args, t.Owner)
-		}
-		res, err := tx.ExecContext(ctx, q, args...)
+	q := `UPDATE job_log SET status = ?, status_reason = ?, algorithm_version = ?, parse_count = parse_count + 1,
+		lease_owner = NULL, lease_until = NULL WHERE id = ?`
+	args := []any{status, reason, r.AlgorithmVersion, t.JobLogID}
+	if t.Owner != "" {
+		// A claimed log's result counts only while its lease holds:
+		// after the lease passed on, the new owner's parse is the one.
+		q += " AND lease_owner = ?"
+		args = append(args, t.Owner)
+	}
+	update := func(ex interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	}) error {
+		res, err := ex.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("update log %d: %w", t.JobLogID, err)
 		}
@@ -111,12 +113,25 @@ func (s *Store) StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogPa
 				return fmt.Errorf("log %d: %w", t.JobLogID, ErrLeaseLost)
 			}
 		}
-		if t.Name == sdk.LogLiveBacking && status == model.LogParsed {
+		return nil
+	}
+	raw := t.Name == sdk.LogLiveBacking && status == model.LogParsed
+	summary := t.Name == sdk.LogErrorSummary && status == model.LogParsed
+	if !(raw && (!t.Fresh || len(r.Errors) > 0)) && !(summary && (!t.Fresh || len(r.FailureLines)+len(r.Groups) > 0)) {
+		// Only the log's row changes (most logs: green jobs' first parse),
+		// so one autocommitted statement does, without BEGIN and COMMIT.
+		return retryDeadlock(ctx, func() error { return update(s.db) })
+	}
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := update(tx); err != nil {
+			return err
+		}
+		if raw {
 			if err := s.replaceTextLogErrors(ctx, tx, t.JobID, !t.Fresh, r.Errors); err != nil {
 				return err
 			}
 		}
-		if t.Name == sdk.LogErrorSummary && status == model.LogParsed {
+		if summary {
 			if err := s.replaceFailureLines(ctx, tx, t, !t.Fresh, r.FailureLines); err != nil {
 				return err
 			}
