@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // lineReader splits a stream into lines exactly like Python's
@@ -40,16 +41,30 @@ const (
 	initialBuffer = 256 << 10
 )
 
+// initialBuffers are reused between parses: a fresh 256 KiB buffer, zeroed
+// by the allocator and then collected, cost more than parsing most logs,
+// which are a few kilobytes.
+var initialBuffers = sync.Pool{New: func() any { return new([initialBuffer]byte) }}
+
 func newLineReader(ctx context.Context, r io.Reader, maxLine int, maxBytes int64) *lineReader {
 	maxBuf := max(initialBuffer, 2*maxLine)
 	return &lineReader{
 		r:        r,
 		ctx:      ctx,
-		buf:      make([]byte, min(initialBuffer, maxBuf)),
+		buf:      initialBuffers.Get().(*[initialBuffer]byte)[:],
 		maxLine:  maxLine,
 		maxBuf:   maxBuf,
 		maxBytes: maxBytes,
 	}
+}
+
+// release hands the buffer back for the next parse; the reader and every
+// line it returned must not be used after.
+func (lr *lineReader) release() {
+	if len(lr.buf) == initialBuffer {
+		initialBuffers.Put((*[initialBuffer]byte)(lr.buf))
+	}
+	lr.buf = nil
 }
 
 // next returns the next line without its terminator. ok is false at the end

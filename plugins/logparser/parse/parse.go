@@ -135,6 +135,8 @@ func ParseErrors(ctx context.Context, r io.Reader, opts Options) (*Summary, erro
 	opts = opts.withDefaults()
 	m := defaultMatcher
 	lr := newLineReader(ctx, r, opts.MaxLineBytes, opts.MaxBytes)
+	// Safe: every line kept (errors, perf blobs) is copied into a string.
+	defer lr.release()
 	s := &Summary{}
 	var last string
 	for {
