@@ -109,14 +109,17 @@ start_mariadb() {
     : >"$MY_ERRLOG"; chown mysql:mysql "$MY_ERRLOG"
     # Test-only settings (benchmarks do bulk inserts): a bigger buffer pool, a log flush once a
     # second instead of at every commit (durability traded for speed: fine for throwaway test
-    # data, never for production), large packets for multi-row INSERTs. innodb_log_file_size
-    # stays at the default so the datadir the package created keeps working.
+    # data, never for production), large packets for multi-row INSERTs, and no spinning on
+    # InnoDB latches: on two cores shared with herder, RabbitMQ and the plugins, a spinning
+    # thread only burns the CPU its lock holder needs (a sixth of MariaDB's CPU in the
+    # end-to-end benchmark; docs/deploy.md). innodb_log_file_size stays at the default so the
+    # datadir the package created keeps working.
     setsid /usr/sbin/mariadbd --user=mysql --datadir="$MY_DATADIR" \
       --bind-address=127.0.0.1 --port=3306 --skip-name-resolve \
       --socket="$MY_SOCKET" --pid-file="$MY_PIDFILE" --log-error="$MY_ERRLOG" \
       --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
       --innodb-buffer-pool-size=512M --innodb-flush-log-at-trx-commit=2 \
-      --max-allowed-packet=64M \
+      --max-allowed-packet=64M --innodb-spin-wait-delay=0 \
       </dev/null >/dev/null 2>&1 &
     local pid=$! i
     for i in $(seq 1 600); do

@@ -22,6 +22,24 @@ func DefaultOwner() string {
 	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
 }
 
+// lease claims t's log for this process. A task read moments ago (a queue
+// message carries one, and so does a poll) is claimed with one statement;
+// one that changed since, or names only its id, is read anew.
+func (d *LogDispatcher) lease(ctx context.Context, t model.LogTask) (model.LogTask, bool, error) {
+	until := time.Now().Add(d.opts.Lease)
+	if t.JobGUID != "" {
+		ok, err := d.store.ClaimKnownLog(ctx, t, d.opts.Owner, until)
+		if err != nil {
+			return model.LogTask{}, false, err
+		}
+		if ok {
+			t.Owner = d.opts.Owner
+			return t, true, nil
+		}
+	}
+	return d.store.ClaimLog(ctx, t.JobLogID, d.opts.Owner, until)
+}
+
 // LaneFor is the default lane a log belongs to, by its kind and whether its
 // job failed.
 func LaneFor(t model.LogTask) Lane {
@@ -53,9 +71,13 @@ func LaneFor(t model.LogTask) Lane {
 // Transient processor failures are retried here with a short backoff rather
 // than by redelivery, so a plugin restart does not burn the queue's
 // delivery limit and send good work to the dead-letter queue.
-func (d *LogDispatcher) HandleLog(ctx context.Context, jobLogID int64) error {
+//
+// The message may carry the whole task as its publisher read it (want has a
+// JobGUID) or only its id.
+func (d *LogDispatcher) HandleLog(ctx context.Context, want model.LogTask) error {
+	jobLogID := want.JobLogID
 	for attempt := 1; ; attempt++ {
-		t, ok, err := d.store.ClaimLog(ctx, jobLogID, d.opts.Owner, time.Now().Add(d.opts.Lease))
+		t, ok, err := d.lease(ctx, want)
 		if err != nil {
 			return fmt.Errorf("claim log %d: %w", jobLogID, err)
 		}

@@ -34,11 +34,16 @@ func TestHandleLogParsesOnceAcrossWorkers(t *testing.T) {
 	w2 := dispatch.NewLogDispatcher(st, fp, dispatch.LogOptions{Processor: "p", Owner: "w2"})
 	var wg sync.WaitGroup
 	for _, task := range tasks {
-		for _, w := range []*dispatch.LogDispatcher{w1, w2, w1} {
+		for i, w := range []*dispatch.LogDispatcher{w1, w2, w1} {
+			// Messages carry the task as it was read, or only its id.
+			req := task
+			if i == 1 {
+				req = model.LogTask{JobLogID: task.JobLogID}
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := w.HandleLog(ctx, task.JobLogID); err != nil {
+				if err := w.HandleLog(ctx, req); err != nil {
 					t.Errorf("HandleLog(%d): %v", task.JobLogID, err)
 				}
 			}()
@@ -110,7 +115,7 @@ func TestLeaseIsRenewedDuringASlowParse(t *testing.T) {
 	w1 := dispatch.NewLogDispatcher(st, fp, dispatch.LogOptions{Processor: "p", Owner: "w1", Lease: 300 * time.Millisecond})
 	w2 := dispatch.NewLogDispatcher(st, fp, dispatch.LogOptions{Processor: "p", Owner: "w2", Lease: 300 * time.Millisecond})
 	done := make(chan error, 1)
-	go func() { done <- w1.HandleLog(ctx, tasks[0].JobLogID) }()
+	go func() { done <- w1.HandleLog(ctx, tasks[0]) }()
 	waitFor(t, "the first parse to start", func() bool {
 		fp.mu.Lock()
 		defer fp.mu.Unlock()
@@ -119,7 +124,7 @@ func TestLeaseIsRenewedDuringASlowParse(t *testing.T) {
 	// Three lease lengths later the first worker still holds the log.
 	time.Sleep(900 * time.Millisecond)
 	second := make(chan error, 1)
-	go func() { second <- w2.HandleLog(ctx, tasks[0].JobLogID) }()
+	go func() { second <- w2.HandleLog(ctx, model.LogTask{JobLogID: tasks[0].JobLogID}) }()
 	select {
 	case err := <-second:
 		if err != nil {

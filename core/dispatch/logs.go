@@ -23,6 +23,7 @@ import (
 type LogStore interface {
 	PendingLogs(ctx context.Context, kind, jobs string, skip []int64, limit int) ([]model.LogTask, error)
 	ClaimLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (model.LogTask, bool, error)
+	ClaimKnownLog(ctx context.Context, t model.LogTask, owner string, until time.Time) (bool, error)
 	RenewLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (bool, error)
 	ReleaseLog(ctx context.Context, jobLogID int64, owner string) error
 	StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogParseResult) error
@@ -255,7 +256,7 @@ func (d *LogDispatcher) release(id int64) {
 
 func (d *LogDispatcher) parse(ctx context.Context, l Lane, t model.LogTask) {
 	defer d.release(t.JobLogID)
-	claimed, ok, err := d.store.ClaimLog(ctx, t.JobLogID, d.opts.Owner, time.Now().Add(d.opts.Lease))
+	claimed, ok, err := d.lease(ctx, t)
 	if err != nil || !ok {
 		// Parsed meanwhile, or another worker holds it: nothing to do.
 		if err != nil && ctx.Err() == nil {

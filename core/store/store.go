@@ -76,6 +76,9 @@ type Store interface {
 	// several workers handed the same log exactly one parses it; ok is false
 	// when the log is not pending or another owner's lease is still live.
 	ClaimLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (t model.LogTask, ok bool, err error)
+	// ClaimKnownLog is ClaimLog for a log the caller read already; ok is
+	// also false when the row changed since (then ClaimLog reads it anew).
+	ClaimKnownLog(ctx context.Context, t model.LogTask, owner string, until time.Time) (ok bool, err error)
 	// RenewLog extends owner's live lease; ok is false when it was lost.
 	RenewLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (ok bool, err error)
 	// ReleaseLog gives up owner's lease, e.g. after a failed attempt.

@@ -53,9 +53,23 @@ type batch struct {
 	Events []sdk.Event `json:"events"`
 }
 
-// logMessage is the body of a log parse message.
+// logMessage is the body of a log parse message. Task is the log as its
+// publisher read it, so the worker claims it without reading it again (the
+// claim checks the row still matches); a message may name the id only.
 type logMessage struct {
-	JobLogID int64 `json:"job_log_id"`
+	JobLogID int64    `json:"job_log_id"`
+	Task     *logTask `json:"task,omitempty"`
+}
+
+type logTask struct {
+	JobID        int64  `json:"job_id"`
+	JobGUID      string `json:"job_guid"`
+	RepositoryID int64  `json:"repository_id"`
+	Repository   string `json:"repository"`
+	Name         string `json:"name"`
+	URL          string `json:"url"`
+	JobResult    string `json:"job_result"`
+	Fresh        bool   `json:"fresh"`
 }
 
 // Sink is the ingest role's durable sink: a batch is accepted once the
@@ -130,7 +144,10 @@ func PublishLogs(ctx context.Context, pub Publisher, st LogStore, tasks []model.
 	by := map[string][]queue.Message{}
 	ids := make([]int64, 0, len(tasks))
 	for _, t := range tasks {
-		body, _ := json.Marshal(logMessage{JobLogID: t.JobLogID})
+		body, _ := json.Marshal(logMessage{JobLogID: t.JobLogID, Task: &logTask{
+			JobID: t.JobID, JobGUID: t.JobGUID, RepositoryID: t.RepositoryID, Repository: t.Repository,
+			Name: t.Name, URL: t.URL, JobResult: t.JobResult, Fresh: t.Fresh,
+		}})
 		w := WorkloadFor(t)
 		by[w] = append(by[w], queue.Message{ID: "log-" + strconv.FormatInt(t.JobLogID, 10), Body: body})
 		ids = append(ids, t.JobLogID)
@@ -231,7 +248,7 @@ func (w StoreWorker) retry(ctx context.Context, fn func() error) error {
 
 // LogHandler parses logs named by queue messages (dispatch.LogDispatcher).
 type LogHandler interface {
-	HandleLog(ctx context.Context, jobLogID int64) error
+	HandleLog(ctx context.Context, t model.LogTask) error
 }
 
 // HandleLogs returns the handler of the log parse queues. ready, when set,
@@ -248,7 +265,12 @@ func HandleLogs(h LogHandler, ready func(context.Context) error) queue.Handler {
 				return err
 			}
 		}
-		return h.HandleLog(ctx, m.JobLogID)
+		t := model.LogTask{JobLogID: m.JobLogID}
+		if c := m.Task; c != nil && c.JobGUID != "" {
+			t = model.LogTask{JobLogID: m.JobLogID, JobID: c.JobID, JobGUID: c.JobGUID, RepositoryID: c.RepositoryID,
+				Repository: c.Repository, Name: c.Name, URL: c.URL, JobResult: c.JobResult, Fresh: c.Fresh}
+		}
+		return h.HandleLog(ctx, t)
 	}
 }
 

@@ -73,15 +73,26 @@ func jobEvent(guid, result string) sdk.Event {
 }
 
 type handled struct {
-	mu  sync.Mutex
-	ids map[int64]int
+	mu    sync.Mutex
+	ids   map[int64]int
+	tasks map[int64]model.LogTask
 }
 
-func (h *handled) HandleLog(ctx context.Context, id int64) error {
+func (h *handled) HandleLog(ctx context.Context, t model.LogTask) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.ids[id]++
+	h.ids[t.JobLogID]++
+	if h.tasks == nil {
+		h.tasks = map[int64]model.LogTask{}
+	}
+	h.tasks[t.JobLogID] = t
 	return nil
+}
+
+func (h *handled) task(id int64) model.LogTask {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.tasks[id]
 }
 
 func (h *handled) count() int {
@@ -172,6 +183,23 @@ func TestBatchFlowsFromSinkToParseQueues(t *testing.T) {
 		s := status(t, b)
 		return h.count() == 2 && s[queue.LogsFailed].Messages == 0 && s[queue.LogsOther].Messages == 0
 	})
+	// A message carries the log as the worker that stored it read it, so the
+	// parsing worker need not read it again.
+	for id := range h.ids {
+		got := h.task(id)
+		if got.JobGUID == "" || got.URL != "https://logs.example.com/"+got.JobGUID || got.Name != sdk.LogLiveBacking ||
+			got.JobID == 0 || got.Repository != "autoland" || !got.Fresh {
+			t.Errorf("log %d handed over as %+v", id, got)
+		}
+	}
+	// One naming only the log's id (as earlier versions sent) still works.
+	if err := b.Publish(ctx, queue.LogsOther, queue.Message{ID: "id-only", Body: []byte(`{"job_log_id": 999}`)}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "id-only log message handled", func() bool { return h.task(999).JobLogID == 999 })
+	if got := h.task(999); got.JobGUID != "" {
+		t.Errorf("id-only message handed over as %+v", got)
+	}
 
 	// A malformed log message is dead-lettered, not retried.
 	if err := b.Publish(ctx, queue.LogsFailed, queue.Message{ID: "bad-log", Body: []byte(`{"job_log_id": -1}`)}); err != nil {

@@ -64,6 +64,22 @@ func (s *Store) ClaimLog(ctx context.Context, id int64, owner string, until time
 	return t, true, nil
 }
 
+// ClaimKnownLog leases a pending log the caller has read already (a queue
+// message carried it), saving ClaimLog's read. The row must still be as
+// read: same job, name and URL, and as fresh; when it is not (or it is not
+// pending, or another lease is live) ok is false, and ClaimLog reads it anew.
+func (s *Store) ClaimKnownLog(ctx context.Context, t model.LogTask, owner string, until time.Time) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE job_log SET lease_owner = ?, lease_until = ?
+		WHERE id = ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)
+		AND job_id = ? AND name = ? AND url = ? AND (parse_count = 0 AND algorithm_version = '') = ?`,
+		owner, until.UnixMilli(), t.JobLogID, model.LogPending, s.now().UnixMilli(), t.JobID, t.Name, t.URL, t.Fresh)
+	if err != nil {
+		return false, fmt.Errorf("claim log %d: %w", t.JobLogID, err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 // RenewLog extends owner's lease while a long parse runs; ok is false when
 // the lease was lost (it expired and another worker took the log).
 func (s *Store) RenewLog(ctx context.Context, id int64, owner string, until time.Time) (bool, error) {

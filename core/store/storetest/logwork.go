@@ -42,6 +42,27 @@ func testLogLeases(t *testing.T, s store.Store) {
 		t.Fatalf("logs queued long before the cut are not found again: %+v", got)
 	}
 
+	// A claim of the log as it was read checks the row still matches it.
+	read := tasks[0]
+	for _, stale := range []model.LogTask{
+		func() model.LogTask { t := read; t.Fresh = !t.Fresh; return t }(),
+		func() model.LogTask { t := read; t.URL += "x"; return t }(),
+		func() model.LogTask { t := read; t.JobID++; return t }(),
+	} {
+		if ok, err := s.ClaimKnownLog(ctx, stale, "w1", now.Add(time.Minute)); err != nil || ok {
+			t.Fatalf("claim of a log as it no longer is (%+v) = %v, %v", stale, ok, err)
+		}
+	}
+	if ok, err := s.ClaimKnownLog(ctx, read, "w1", now.Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("claim of the log as read = %v, %v", ok, err)
+	}
+	if ok, err := s.ClaimKnownLog(ctx, read, "w2", now.Add(time.Minute)); err != nil || ok {
+		t.Fatalf("second claimer of the log as read won a live lease: %v, %v", ok, err)
+	}
+	if err := s.ReleaseLog(ctx, id, "w1"); err != nil {
+		t.Fatal(err)
+	}
+
 	// One of two claimers wins; the loser sees ok == false.
 	task, ok, err := s.ClaimLog(ctx, id, "w1", now.Add(time.Minute))
 	if err != nil || !ok || task.JobGUID != "lease/a" || task.Owner != "w1" {
