@@ -64,4 +64,3 @@ func TestFollowLogsQueuesMatchingOnlyWhenItCanChangeSomething(t *testing.T) {
 		})
 	}
 }
-
