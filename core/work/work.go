@@ -13,7 +13,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -53,13 +53,31 @@ type batch struct {
 	Events []sdk.Event `json:"events"`
 }
 
-// logMessage is the body of a log parse message. Task is the log as its
-// publisher read it, so the worker claims it without reading it again (the
-// claim checks the row still matches); a message may name the id only.
+// logMessage is the body of a log parse message: the logs of one stored
+// batch bound for one queue, so a message (a publish, a confirm, a delivery
+// and an ack, each with a quorum write) carries up to maxLogsPerMessage logs
+// rather than one. Each log is as its publisher read it, so the worker
+// claims it without reading it again (the claim checks the row still
+// matches). The single form {"job_log_id": N}, optionally with its task,
+// is what earlier versions sent and is still read.
 type logMessage struct {
+	JobLogID int64     `json:"job_log_id,omitempty"`
+	Task     *logTask  `json:"task,omitempty"`
+	Logs     []logItem `json:"logs,omitempty"`
+}
+
+type logItem struct {
 	JobLogID int64    `json:"job_log_id"`
 	Task     *logTask `json:"task,omitempty"`
 }
+
+// maxLogsPerMessage bounds a message's logs; logsAtOnce is how many of them
+// a worker parses at once (the log parser's default concurrency), so a
+// message of a failed push's logs is not parsed one by one.
+const (
+	maxLogsPerMessage = 25
+	logsAtOnce        = 4
+)
 
 type logTask struct {
 	JobID        int64  `json:"job_id"`
@@ -141,23 +159,32 @@ func PublishLogs(ctx context.Context, pub Publisher, st LogStore, tasks []model.
 	if len(tasks) == 0 {
 		return nil
 	}
-	by := map[string][]queue.Message{}
+	by := map[string][]logItem{}
 	ids := make([]int64, 0, len(tasks))
 	for _, t := range tasks {
-		body, _ := json.Marshal(logMessage{JobLogID: t.JobLogID, Task: &logTask{
+		w := WorkloadFor(t)
+		by[w] = append(by[w], logItem{JobLogID: t.JobLogID, Task: &logTask{
 			JobID: t.JobID, JobGUID: t.JobGUID, RepositoryID: t.RepositoryID, Repository: t.Repository,
 			Name: t.Name, URL: t.URL, JobResult: t.JobResult, Fresh: t.Fresh,
 		}})
-		w := WorkloadFor(t)
-		by[w] = append(by[w], queue.Message{ID: "log-" + strconv.FormatInt(t.JobLogID, 10), Body: body})
 		ids = append(ids, t.JobLogID)
 	}
 	for _, w := range LogWorkloads {
-		if len(by[w]) == 0 {
+		items := by[w]
+		if len(items) == 0 {
 			continue
 		}
-		if err := publish(ctx, pub, w, by[w]...); err != nil {
-			return fmt.Errorf("queue %d logs on %s: %w", len(by[w]), w, err)
+		var msgs []queue.Message
+		for start := 0; start < len(items); start += maxLogsPerMessage {
+			part := items[start:min(start+maxLogsPerMessage, len(items))]
+			body, err := json.Marshal(logMessage{Logs: part})
+			if err != nil {
+				return fmt.Errorf("encode log message: %w", err)
+			}
+			msgs = append(msgs, queue.Message{ID: fmt.Sprintf("logs-%d+%d", part[0].JobLogID, len(part)), Body: body})
+		}
+		if err := publish(ctx, pub, w, msgs...); err != nil {
+			return fmt.Errorf("queue %d logs on %s: %w", len(items), w, err)
 		}
 	}
 	return st.MarkLogsQueued(ctx, ids, time.Now())
@@ -253,25 +280,64 @@ type LogHandler interface {
 
 // HandleLogs returns the handler of the log parse queues. ready, when set,
 // blocks until the processor can take work, so messages wait in the queue
-// rather than failing while a plugin restarts.
+// rather than failing while a plugin restarts. A message's logs are handled
+// logsAtOnce at a time; if any fails, the message is delivered again, and
+// the logs parsed meanwhile are skipped (their claim finds them parsed).
 func HandleLogs(h LogHandler, ready func(context.Context) error) queue.Handler {
 	return func(ctx context.Context, d queue.Delivery) error {
 		var m logMessage
-		if err := json.Unmarshal(d.Body, &m); err != nil || m.JobLogID <= 0 {
-			return queue.Reject("malformed log message: want {\"job_log_id\": N}", err)
+		if err := json.Unmarshal(d.Body, &m); err != nil {
+			return queue.Reject(`malformed log message: want {"logs": [{"job_log_id": N, ...}]}`, err)
+		}
+		items := m.Logs
+		if len(items) == 0 {
+			items = []logItem{{JobLogID: m.JobLogID, Task: m.Task}}
+		}
+		for _, it := range items {
+			if it.JobLogID <= 0 {
+				return queue.Reject(`malformed log message: want {"logs": [{"job_log_id": N, ...}]}`, nil)
+			}
 		}
 		if ready != nil {
 			if err := ready(ctx); err != nil {
 				return err
 			}
 		}
-		t := model.LogTask{JobLogID: m.JobLogID}
-		if c := m.Task; c != nil && c.JobGUID != "" {
-			t = model.LogTask{JobLogID: m.JobLogID, JobID: c.JobID, JobGUID: c.JobGUID, RepositoryID: c.RepositoryID,
-				Repository: c.Repository, Name: c.Name, URL: c.URL, JobResult: c.JobResult, Fresh: c.Fresh}
+		if len(items) == 1 {
+			return h.HandleLog(ctx, items[0].logTask())
 		}
-		return h.HandleLog(ctx, t)
+		var (
+			wg    sync.WaitGroup
+			mu    sync.Mutex
+			first error
+			slots = make(chan struct{}, logsAtOnce)
+		)
+		for _, it := range items {
+			slots <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-slots; wg.Done() }()
+				if err := h.HandleLog(ctx, it.logTask()); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		return first
 	}
+}
+
+func (it logItem) logTask() model.LogTask {
+	c := it.Task
+	if c == nil || c.JobGUID == "" {
+		return model.LogTask{JobLogID: it.JobLogID}
+	}
+	return model.LogTask{JobLogID: it.JobLogID, JobID: c.JobID, JobGUID: c.JobGUID, RepositoryID: c.RepositoryID,
+		Repository: c.Repository, Name: c.Name, URL: c.URL, JobResult: c.JobResult, Fresh: c.Fresh}
 }
 
 // Sweep queues pending logs no queue holds: never queued (a worker died

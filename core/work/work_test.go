@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -246,6 +248,55 @@ func TestWorkloadFor(t *testing.T) {
 	} {
 		if got := work.WorkloadFor(model.LogTask{Name: c.name, JobResult: c.result}); got != c.want {
 			t.Errorf("WorkloadFor(%s, %s) = %s, want %s", c.name, c.result, got, c.want)
+		}
+	}
+}
+
+type flakyLogs struct {
+	handled
+	fail int64
+}
+
+func (f *flakyLogs) HandleLog(ctx context.Context, t model.LogTask) error {
+	_ = f.handled.HandleLog(ctx, t)
+	if t.JobLogID == f.fail {
+		return errors.New("store unreachable")
+	}
+	return nil
+}
+
+// A message carries several logs; each is handed over as its publisher
+// read it, one that fails makes the message go back to the queue (the
+// others are still handled: their claims skip them on the next delivery),
+// and a malformed item rejects the message.
+func TestHandleLogsOfAMessage(t *testing.T) {
+	ctx := context.Background()
+	var items []string
+	for id := 1; id <= 30; id++ {
+		items = append(items, fmt.Sprintf(`{"job_log_id": %d, "task": {"job_id": %d, "job_guid": "g/%d", "name": "live_backing_log", "url": "https://logs.example.com/%d", "fresh": true}}`, id, 100+id, id, id))
+	}
+	body := []byte(`{"logs": [` + strings.Join(items, ",") + `]}`)
+	f := &flakyLogs{handled: handled{ids: map[int64]int{}}, fail: 7}
+	err := work.HandleLogs(f, nil)(ctx, queue.Delivery{Body: body})
+	if err == nil {
+		t.Fatal("a message with a failed log was acknowledged")
+	}
+	if _, rejected := queue.IsRejected(err); rejected {
+		t.Fatalf("a transient failure dead-letters the message: %v", err)
+	}
+	if f.count() != 30 {
+		t.Fatalf("handled %d of 30 logs", f.count())
+	}
+	if got := f.task(12); got.JobID != 112 || got.JobGUID != "g/12" || got.URL != "https://logs.example.com/12" || !got.Fresh {
+		t.Errorf("log 12 handed over as %+v", got)
+	}
+	f.fail = 0
+	if err := work.HandleLogs(f, nil)(ctx, queue.Delivery{Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{`{"logs": [{"job_log_id": 1}, {"job_log_id": 0}]}`, `{}`, `[1]`, `{"job_log_id": -1}`} {
+		if _, rejected := queue.IsRejected(work.HandleLogs(f, nil)(ctx, queue.Delivery{Body: []byte(bad)})); !rejected {
+			t.Errorf("%s was not rejected", bad)
 		}
 	}
 }
