@@ -112,14 +112,16 @@ start_mariadb() {
     # data, never for production), large packets for multi-row INSERTs, and no spinning on
     # InnoDB latches: on two cores shared with herder, RabbitMQ and the plugins, a spinning
     # thread only burns the CPU its lock holder needs (a sixth of MariaDB's CPU in the
-    # end-to-end benchmark; docs/deploy.md). innodb_log_file_size stays at the default so the
+    # end-to-end benchmark; docs/deploy.md), and MariaDB's thread pool, so tens of herder
+    # connections share a thread per core instead of a thread each that the kernel switches
+    # between (drain 2,312 -> 2,708 msgs/s). innodb_log_file_size stays at the default so the
     # datadir the package created keeps working.
     setsid /usr/sbin/mariadbd --user=mysql --datadir="$MY_DATADIR" \
       --bind-address=127.0.0.1 --port=3306 --skip-name-resolve \
       --socket="$MY_SOCKET" --pid-file="$MY_PIDFILE" --log-error="$MY_ERRLOG" \
       --character-set-server=utf8mb4 --collation-server=utf8mb4_bin \
       --innodb-buffer-pool-size=512M --innodb-flush-log-at-trx-commit=2 \
-      --max-allowed-packet=64M --innodb-spin-wait-delay=0 \
+      --max-allowed-packet=64M --innodb-spin-wait-delay=0 --thread-handling=pool-of-threads \
       </dev/null >/dev/null 2>&1 &
     local pid=$! i
     for i in $(seq 1 600); do
