@@ -111,7 +111,7 @@ start_mariadb() {
     # second instead of at every commit (durability traded for speed: fine for throwaway test
     # data, never for production), large packets for multi-row INSERTs, and no spinning on
     # InnoDB latches: on two cores shared with herder, RabbitMQ and the plugins, a spinning
-    # thread only burns the CPU its lock holder needs (a sixth of MariaDB's CPU in the
+    # thread only burns the CPU its lock holder needs (an eighth of MariaDB's CPU in the
     # end-to-end benchmark; docs/deploy.md), and MariaDB's thread pool, so tens of herder
     # connections share a thread per core instead of a thread each that the kernel switches
     # between (drain 2,312 -> 2,708 msgs/s). innodb_log_file_size stays at the default so the
