@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/herder-ci/herder/core/model"
@@ -26,7 +27,7 @@ func DefaultOwner() string {
 // message carries one, and so does a poll) is claimed with one statement;
 // one that changed since, or names only its id, is read anew.
 func (d *LogDispatcher) lease(ctx context.Context, t model.LogTask) (model.LogTask, bool, error) {
-	until := time.Now().Add(d.opts.Lease)
+	until := d.leaseUntil()
 	if t.JobGUID != "" {
 		ok, err := d.store.ClaimKnownLog(ctx, t, d.opts.Owner, until)
 		if err != nil {
@@ -38,6 +39,22 @@ func (d *LogDispatcher) lease(ctx context.Context, t model.LogTask) (model.LogTa
 		}
 	}
 	return d.store.ClaimLog(ctx, t.JobLogID, d.opts.Owner, until)
+}
+
+// leaseUntil is the end of a new or renewed lease: a lease length from now,
+// and always later than the last one this dispatcher handed out, so that
+// (owner, lease_until) names one claim (ClaimKnownLogs relies on it).
+func (d *LogDispatcher) leaseUntil() time.Time {
+	next := time.Now().Add(d.opts.Lease).UnixMilli()
+	for {
+		last := d.lastUntil.Load()
+		if next <= last {
+			next = last + 1
+		}
+		if d.lastUntil.CompareAndSwap(last, next) {
+			return time.UnixMilli(next)
+		}
+	}
 }
 
 // LaneFor is the default lane a log belongs to, by its kind and whether its
@@ -62,8 +79,69 @@ func LaneFor(t model.LogTask) Lane {
 	return DefaultLanes[len(DefaultLanes)-1]
 }
 
-// HandleLog parses one log named by a work-queue message (the RabbitMQ
-// mode, where the queue rather than a poll hands out logs). It returns nil
+// logsAtOnce is how many logs of one message HandleLogs parses at once (the
+// log parser's default concurrency), so the logs of a failed push are not
+// parsed one after another.
+const logsAtOnce = 4
+
+// HandleLogs parses the logs of one work-queue message (the RabbitMQ mode,
+// where the queue rather than a poll hands out logs): it claims those
+// carried whole in one statement, then parses logsAtOnce at a time, each as
+// HandleLog does. It returns nil when none needs anything more; an error
+// (the first) means "deliver again later", and the logs finished meanwhile
+// are skipped then, as their claims find them parsed.
+func (d *LogDispatcher) HandleLogs(ctx context.Context, tasks []model.LogTask) error {
+	var known []model.LogTask
+	for _, t := range tasks {
+		if t.JobGUID != "" {
+			known = append(known, t)
+		}
+	}
+	claimed := map[int64]bool{}
+	var claimedAt time.Time
+	if len(known) > 1 {
+		claimedAt = time.Now()
+		ids, err := d.store.ClaimKnownLogs(ctx, known, d.opts.Owner, d.leaseUntil())
+		for _, id := range ids {
+			claimed[id] = true
+		}
+		if err != nil {
+			// What was claimed is parsed; the rest goes back to the queue.
+			d.log.Warn("claim logs", "logs", len(known), "claimed", len(ids), "error", err)
+		}
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		slots = make(chan struct{}, logsAtOnce)
+	)
+	for _, t := range tasks {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			var err error
+			if claimed[t.JobLogID] {
+				t.Owner = d.opts.Owner
+				err = d.handle(ctx, t, claimedAt)
+			} else {
+				err = d.HandleLog(ctx, t)
+			}
+			if err != nil {
+				mu.Lock()
+				if first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return first
+}
+
+// HandleLog parses one log named by a work-queue message. It returns nil
 // when the log needs nothing more: parsed now, parsed before, held by a live
 // lease elsewhere, or given up on after MaxAttempts. An error means "deliver
 // again later" (shutting down, or the store is unreachable).
@@ -75,9 +153,29 @@ func LaneFor(t model.LogTask) Lane {
 // The message may carry the whole task as its publisher read it (want has a
 // JobGUID) or only its id.
 func (d *LogDispatcher) HandleLog(ctx context.Context, want model.LogTask) error {
+	return d.handle(ctx, want, time.Time{})
+}
+
+// handle is HandleLog; a non-zero claimedAt says want is already leased to
+// this process since then (HandleLogs claimed it with others).
+func (d *LogDispatcher) handle(ctx context.Context, want model.LogTask, claimedAt time.Time) error {
 	jobLogID := want.JobLogID
 	for attempt := 1; ; attempt++ {
-		t, ok, err := d.lease(ctx, want)
+		var (
+			t   model.LogTask
+			ok  bool
+			err error
+		)
+		if attempt == 1 && !claimedAt.IsZero() {
+			// Claimed with the message's other logs; if it waited long for
+			// its turn, make sure the lease still has most of its time.
+			t, ok = want, true
+			if time.Since(claimedAt) > d.opts.Lease/3 {
+				ok, err = d.store.RenewLog(ctx, jobLogID, t.Owner, d.leaseUntil())
+			}
+		} else {
+			t, ok, err = d.lease(ctx, want)
+		}
 		if err != nil {
 			return fmt.Errorf("claim log %d: %w", jobLogID, err)
 		}

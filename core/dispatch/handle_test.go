@@ -2,6 +2,8 @@ package dispatch_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -143,5 +145,69 @@ func TestLeaseIsRenewedDuringASlowParse(t *testing.T) {
 	}
 	if got := logStatus(t, st)[raw.URL]; len(got) < 6 || got[:6] != "parsed" {
 		t.Fatalf("status %q", got)
+	}
+}
+
+// Messages of several logs, delivered twice to two workers at once (a
+// redelivery, a sweep) and mixing logs as read, by id only and as they no
+// longer are, get every log parsed exactly once.
+func TestHandleLogsParsesAMessageOnceAcrossWorkers(t *testing.T) {
+	st, p := setup(t)
+	ctx := context.Background()
+	var jobs []sdk.JobDatum
+	var guids []string
+	for i := range 12 {
+		guid := fmt.Sprintf("m/%d", i)
+		guids = append(guids, guid)
+		jobs = append(jobs, job(guid, "testfailed", sdk.LogReference{Name: sdk.LogLiveBacking, URL: "https://logs.example.com/m" + strconv.Itoa(i)}))
+	}
+	if err := p.StoreJobData(ctx, "test", jobs); err != nil {
+		t.Fatal(err)
+	}
+	tasks, err := st.PendingLogsOfJobs(ctx, guids)
+	if err != nil || len(tasks) != 12 {
+		t.Fatalf("pending = %+v, %v", tasks, err)
+	}
+	msg := append([]model.LogTask{}, tasks...)
+	msg[3] = model.LogTask{JobLogID: tasks[3].JobLogID} // named by id only
+	msg[5].Fresh = false                                // read before a change
+	fp := &fakeParser{calls: map[string]int{}, failures: map[string]int{"https://logs.example.com/m7": 1}}
+	w1 := dispatch.NewLogDispatcher(st, fp, dispatch.LogOptions{Processor: "p", Owner: "w1"})
+	w2 := dispatch.NewLogDispatcher(st, fp, dispatch.LogOptions{Processor: "p", Owner: "w2"})
+	var wg sync.WaitGroup
+	for _, w := range []*dispatch.LogDispatcher{w1, w2, w1, w2} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.HandleLogs(ctx, msg); err != nil {
+				t.Errorf("HandleLogs: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range 12 {
+		u := "https://logs.example.com/m" + strconv.Itoa(i)
+		want := 1
+		if i == 7 {
+			want = 2 // one transient failure, retried in the handler
+		}
+		if fp.calls[u] != want {
+			t.Errorf("%s processed %d times, want %d", u, fp.calls[u], want)
+		}
+	}
+	rows, err := st.DB().Query("SELECT status, parse_count, lease_owner IS NULL FROM job_log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var status, parses int
+		var released bool
+		if err := rows.Scan(&status, &parses, &released); err != nil {
+			t.Fatal(err)
+		}
+		if status != model.LogParsed || parses != 1 || !released {
+			t.Errorf("log status %d, parse_count %d, lease released %v; want parsed once and released", status, parses, released)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -24,6 +25,7 @@ type LogStore interface {
 	PendingLogs(ctx context.Context, kind, jobs string, skip []int64, limit int) ([]model.LogTask, error)
 	ClaimLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (model.LogTask, bool, error)
 	ClaimKnownLog(ctx context.Context, t model.LogTask, owner string, until time.Time) (bool, error)
+	ClaimKnownLogs(ctx context.Context, ts []model.LogTask, owner string, until time.Time) ([]int64, error)
 	RenewLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (bool, error)
 	ReleaseLog(ctx context.Context, jobLogID int64, owner string) error
 	StoreLogResult(ctx context.Context, t model.LogTask, r sdk.LogParseResult) error
@@ -95,6 +97,9 @@ type LogDispatcher struct {
 	opts  LogOptions
 	log   hclog.Logger
 	wake  chan struct{}
+
+	// lastUntil is the latest lease end handed out, in unix milliseconds.
+	lastUntil atomic.Int64
 
 	mu       sync.Mutex
 	inFlight map[int64]bool
@@ -364,7 +369,7 @@ func (d *LogDispatcher) renew(ctx context.Context, t model.LogTask) func() {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				ok, err := d.store.RenewLog(ctx, t.JobLogID, t.Owner, time.Now().Add(d.opts.Lease))
+				ok, err := d.store.RenewLog(ctx, t.JobLogID, t.Owner, d.leaseUntil())
 				if err != nil {
 					d.log.Warn("renew log lease", "job_log", t.JobLogID, "error", err)
 				} else if !ok {

@@ -79,6 +79,9 @@ type Store interface {
 	// ClaimKnownLog is ClaimLog for a log the caller read already; ok is
 	// also false when the row changed since (then ClaimLog reads it anew).
 	ClaimKnownLog(ctx context.Context, t model.LogTask, owner string, until time.Time) (ok bool, err error)
+	// ClaimKnownLogs is ClaimKnownLog for several logs at once; it returns
+	// the ids it leased. until must be unique to the claim for owner.
+	ClaimKnownLogs(ctx context.Context, ts []model.LogTask, owner string, until time.Time) ([]int64, error)
 	// RenewLog extends owner's live lease; ok is false when it was lost.
 	RenewLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (ok bool, err error)
 	// ReleaseLog gives up owner's lease, e.g. after a failed attempt.

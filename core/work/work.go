@@ -13,7 +13,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -71,13 +70,8 @@ type logItem struct {
 	Task     *logTask `json:"task,omitempty"`
 }
 
-// maxLogsPerMessage bounds a message's logs; logsAtOnce is how many of them
-// a worker parses at once (the log parser's default concurrency), so a
-// message of a failed push's logs is not parsed one by one.
-const (
-	maxLogsPerMessage = 25
-	logsAtOnce        = 4
-)
+// maxLogsPerMessage bounds a message's logs.
+const maxLogsPerMessage = 25
 
 type logTask struct {
 	JobID        int64  `json:"job_id"`
@@ -273,16 +267,16 @@ func (w StoreWorker) retry(ctx context.Context, fn func() error) error {
 	}
 }
 
-// LogHandler parses logs named by queue messages (dispatch.LogDispatcher).
+// LogHandler parses the logs of a queue message (dispatch.LogDispatcher):
+// nil when none needs more work, an error to have the message delivered
+// again.
 type LogHandler interface {
-	HandleLog(ctx context.Context, t model.LogTask) error
+	HandleLogs(ctx context.Context, ts []model.LogTask) error
 }
 
 // HandleLogs returns the handler of the log parse queues. ready, when set,
 // blocks until the processor can take work, so messages wait in the queue
-// rather than failing while a plugin restarts. A message's logs are handled
-// logsAtOnce at a time; if any fails, the message is delivered again, and
-// the logs parsed meanwhile are skipped (their claim finds them parsed).
+// rather than failing while a plugin restarts.
 func HandleLogs(h LogHandler, ready func(context.Context) error) queue.Handler {
 	return func(ctx context.Context, d queue.Delivery) error {
 		var m logMessage
@@ -293,41 +287,19 @@ func HandleLogs(h LogHandler, ready func(context.Context) error) queue.Handler {
 		if len(items) == 0 {
 			items = []logItem{{JobLogID: m.JobLogID, Task: m.Task}}
 		}
-		for _, it := range items {
+		tasks := make([]model.LogTask, len(items))
+		for i, it := range items {
 			if it.JobLogID <= 0 {
 				return queue.Reject(`malformed log message: want {"logs": [{"job_log_id": N, ...}]}`, nil)
 			}
+			tasks[i] = it.logTask()
 		}
 		if ready != nil {
 			if err := ready(ctx); err != nil {
 				return err
 			}
 		}
-		if len(items) == 1 {
-			return h.HandleLog(ctx, items[0].logTask())
-		}
-		var (
-			wg    sync.WaitGroup
-			mu    sync.Mutex
-			first error
-			slots = make(chan struct{}, logsAtOnce)
-		)
-		for _, it := range items {
-			slots <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-slots; wg.Done() }()
-				if err := h.HandleLog(ctx, it.logTask()); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-				}
-			}()
-		}
-		wg.Wait()
-		return first
+		return h.HandleLogs(ctx, tasks)
 	}
 }
 

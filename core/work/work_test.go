@@ -75,20 +75,25 @@ func jobEvent(guid, result string) sdk.Event {
 }
 
 type handled struct {
-	mu    sync.Mutex
-	ids   map[int64]int
-	tasks map[int64]model.LogTask
+	mu       sync.Mutex
+	ids      map[int64]int
+	tasks    map[int64]model.LogTask
+	messages int
+	err      error
 }
 
-func (h *handled) HandleLog(ctx context.Context, t model.LogTask) error {
+func (h *handled) HandleLogs(ctx context.Context, ts []model.LogTask) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.ids[t.JobLogID]++
-	if h.tasks == nil {
-		h.tasks = map[int64]model.LogTask{}
+	h.messages++
+	for _, t := range ts {
+		h.ids[t.JobLogID]++
+		if h.tasks == nil {
+			h.tasks = map[int64]model.LogTask{}
+		}
+		h.tasks[t.JobLogID] = t
 	}
-	h.tasks[t.JobLogID] = t
-	return nil
+	return h.err
 }
 
 func (h *handled) task(id int64) model.LogTask {
@@ -252,50 +257,36 @@ func TestWorkloadFor(t *testing.T) {
 	}
 }
 
-type flakyLogs struct {
-	handled
-	fail int64
-}
-
-func (f *flakyLogs) HandleLog(ctx context.Context, t model.LogTask) error {
-	_ = f.handled.HandleLog(ctx, t)
-	if t.JobLogID == f.fail {
-		return errors.New("store unreachable")
-	}
-	return nil
-}
-
-// A message carries several logs; each is handed over as its publisher
-// read it, one that fails makes the message go back to the queue (the
-// others are still handled: their claims skip them on the next delivery),
-// and a malformed item rejects the message.
+// A message carries several logs, handed over together as their publisher
+// read them; a handler's error sends the message back, and a malformed
+// item rejects it.
 func TestHandleLogsOfAMessage(t *testing.T) {
 	ctx := context.Background()
 	var items []string
-	for id := 1; id <= 30; id++ {
+	for id := 1; id <= 25; id++ {
 		items = append(items, fmt.Sprintf(`{"job_log_id": %d, "task": {"job_id": %d, "job_guid": "g/%d", "name": "live_backing_log", "url": "https://logs.example.com/%d", "fresh": true}}`, id, 100+id, id, id))
 	}
 	body := []byte(`{"logs": [` + strings.Join(items, ",") + `]}`)
-	f := &flakyLogs{handled: handled{ids: map[int64]int{}}, fail: 7}
-	err := work.HandleLogs(f, nil)(ctx, queue.Delivery{Body: body})
+	h := &handled{ids: map[int64]int{}, err: errors.New("store unreachable")}
+	err := work.HandleLogs(h, nil)(ctx, queue.Delivery{Body: body})
 	if err == nil {
-		t.Fatal("a message with a failed log was acknowledged")
+		t.Fatal("a message whose logs failed was acknowledged")
 	}
 	if _, rejected := queue.IsRejected(err); rejected {
 		t.Fatalf("a transient failure dead-letters the message: %v", err)
 	}
-	if f.count() != 30 {
-		t.Fatalf("handled %d of 30 logs", f.count())
+	if h.count() != 25 || h.messages != 1 {
+		t.Fatalf("handed over %d logs in %d calls, want 25 in 1", h.count(), h.messages)
 	}
-	if got := f.task(12); got.JobID != 112 || got.JobGUID != "g/12" || got.URL != "https://logs.example.com/12" || !got.Fresh {
+	if got := h.task(12); got.JobID != 112 || got.JobGUID != "g/12" || got.URL != "https://logs.example.com/12" || !got.Fresh {
 		t.Errorf("log 12 handed over as %+v", got)
 	}
-	f.fail = 0
-	if err := work.HandleLogs(f, nil)(ctx, queue.Delivery{Body: body}); err != nil {
+	h.err = nil
+	if err := work.HandleLogs(h, nil)(ctx, queue.Delivery{Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	for _, bad := range []string{`{"logs": [{"job_log_id": 1}, {"job_log_id": 0}]}`, `{}`, `[1]`, `{"job_log_id": -1}`} {
-		if _, rejected := queue.IsRejected(work.HandleLogs(f, nil)(ctx, queue.Delivery{Body: []byte(bad)})); !rejected {
+		if _, rejected := queue.IsRejected(work.HandleLogs(h, nil)(ctx, queue.Delivery{Body: []byte(bad)})); !rejected {
 			t.Errorf("%s was not rejected", bad)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/herder-ci/herder/core/model"
@@ -78,6 +79,70 @@ func (s *Store) ClaimKnownLog(ctx context.Context, t model.LogTask, owner string
 	}
 	n, err := res.RowsAffected()
 	return n > 0, err
+}
+
+// ClaimKnownLogs is ClaimKnownLog for several logs in one statement (a queue
+// message carries up to 25). It returns the ids it leased: all of them
+// unless some were parsed, leased elsewhere or changed since they were read.
+// until must be unique to this claim for owner (the dispatcher's leases
+// are), since a partial claim finds its rows by owner and until.
+func (s *Store) ClaimKnownLogs(ctx context.Context, ts []model.LogTask, owner string, until time.Time) ([]int64, error) {
+	// Per log: its id in the IN list and the five it is checked by; the
+	// one kept free covers the four parameters every chunk has.
+	const perLog = 6
+	var claimed []int64
+	step := chunkSize(s.d.maxParams, perLog) - 1
+	for start := 0; start < len(ts); start += step {
+		part := ts[start:min(start+step, len(ts))]
+		ids := make([]any, len(part))
+		args := []any{owner, until.UnixMilli(), model.LogPending, s.now().UnixMilli()}
+		conds := make([]string, len(part))
+		for i, t := range part {
+			ids[i] = t.JobLogID
+			conds[i] = "(id = ? AND job_id = ? AND name = ? AND url = ? AND (parse_count = 0 AND algorithm_version = '') = ?)"
+		}
+		args = append(args, ids...)
+		for _, t := range part {
+			args = append(args, t.JobLogID, t.JobID, t.Name, t.URL, t.Fresh)
+		}
+		res, err := s.db.ExecContext(ctx, `UPDATE job_log SET lease_owner = ?, lease_until = ?
+			WHERE status = ? AND (lease_until IS NULL OR lease_until < ?)
+			AND id IN `+inList(len(part))+` AND (`+strings.Join(conds, " OR ")+`)`, args...)
+		if err != nil {
+			return claimed, fmt.Errorf("claim %d logs: %w", len(part), err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return claimed, fmt.Errorf("claim %d logs: %w", len(part), err)
+		}
+		if int(n) == len(part) {
+			for _, t := range part {
+				claimed = append(claimed, t.JobLogID)
+			}
+			continue
+		}
+		if n == 0 {
+			continue
+		}
+		rows, err := s.db.QueryContext(ctx, "SELECT id FROM job_log WHERE id IN "+inList(len(part))+" AND lease_owner = ? AND lease_until = ?",
+			append(ids, owner, until.UnixMilli())...)
+		if err != nil {
+			return claimed, fmt.Errorf("read %d claimed logs: %w", n, err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return claimed, err
+			}
+			claimed = append(claimed, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return claimed, err
+		}
+	}
+	return claimed, nil
 }
 
 // RenewLog extends owner's lease while a long parse runs; ok is false when

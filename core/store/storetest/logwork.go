@@ -63,6 +63,38 @@ func testLogLeases(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 
+	// Several at once: those still as read are claimed; one leased
+	// elsewhere or changed since is not, and the claim says which it got.
+	second := tasks[1]
+	if ok, err := s.ClaimKnownLog(ctx, second, "w9", now.Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("claim of the second log = %v, %v", ok, err)
+	}
+	stale := read
+	stale.URL += "x"
+	if got, err := s.ClaimKnownLogs(ctx, []model.LogTask{stale, second}, "w1", now.Add(time.Minute+time.Millisecond)); err != nil || len(got) != 0 {
+		t.Fatalf("claim of a changed and a leased log = %v, %v; want none", got, err)
+	}
+	if got, err := s.ClaimKnownLogs(ctx, []model.LogTask{read, second}, "w1", now.Add(time.Minute+2*time.Millisecond)); err != nil || !slices.Equal(got, []int64{id}) {
+		t.Fatalf("claim of a free and a leased log = %v, %v; want [%d]", got, err, id)
+	}
+	for _, o := range []string{"w1", "w9"} {
+		if err := s.ReleaseLog(ctx, id, o); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ReleaseLog(ctx, second.JobLogID, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.ClaimKnownLogs(ctx, []model.LogTask{read, second}, "w1", now.Add(time.Minute+3*time.Millisecond))
+	if slices.Sort(got); err != nil || !slices.Equal(got, []int64{min(id, second.JobLogID), max(id, second.JobLogID)}) {
+		t.Fatalf("claim of two free logs = %v, %v", got, err)
+	}
+	for _, l := range []int64{id, second.JobLogID} {
+		if err := s.ReleaseLog(ctx, l, "w1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// One of two claimers wins; the loser sees ok == false.
 	task, ok, err := s.ClaimLog(ctx, id, "w1", now.Add(time.Minute))
 	if err != nil || !ok || task.JobGUID != "lease/a" || task.Owner != "w1" {
