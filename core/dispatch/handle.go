@@ -106,7 +106,10 @@ func (d *LogDispatcher) HandleLogs(ctx context.Context, tasks []model.LogTask) e
 			claimed[id] = true
 		}
 		if err != nil {
-			// What was claimed is parsed; the rest goes back to the queue.
+			// What was claimed is parsed; the rest is claimed one by one
+			// below, and if the store is still failing the message comes
+			// back. Rows leased by an UPDATE whose result was lost wait for
+			// their lease to end and the sweep.
 			d.log.Warn("claim logs", "logs", len(known), "claimed", len(ids), "error", err)
 		}
 	}
