@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"net/url"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -35,11 +33,7 @@ func brokerURL(t testing.TB) string {
 	}
 	c, err := net.DialTimeout("tcp", host, 2*time.Second)
 	if err != nil {
-		msg := "test RabbitMQ at " + host + " is not answering (" + err.Error() + "): run `bash scripts/services.sh`"
-		if os.Getenv("HERDER_REQUIRE_SERVICES") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		testenv.Missing(t, "test RabbitMQ at %s is not answering (%v): run `bash scripts/services.sh`", host, err)
 	}
 	c.Close()
 	return raw
@@ -195,11 +189,11 @@ func rabbitmqctl(t testing.TB, args ...string) []byte {
 	t.Helper()
 	path, err := exec.LookPath("rabbitmqctl")
 	if err != nil {
-		skipOrFail(t, "rabbitmqctl not found: cannot close connections from the server side")
+		testenv.Missing(t, "rabbitmqctl not found: cannot close connections from the server side")
 	}
 	out, err := exec.Command(path, append([]string{"-q"}, args...)...).CombinedOutput()
 	if err != nil {
-		skipOrFail(t, fmt.Sprintf("rabbitmqctl %s failed (it needs root or the rabbitmq user): %v: %s", args[0], err, out))
+		testenv.Missing(t, "rabbitmqctl %s failed (it needs root or the rabbitmq user): %v: %s", args[0], err, out)
 	}
 	return out
 }
@@ -220,14 +214,4 @@ func closeConnections(t testing.TB, name string) int {
 		}
 	}
 	return n
-}
-
-// skipOrFail skips where the broker cannot be driven from outside, but
-// fails in CI (HERDER_REQUIRE_SERVICES=1), where it must be.
-func skipOrFail(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("HERDER_REQUIRE_SERVICES") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }

@@ -55,7 +55,7 @@ const (
 // messages published.
 func TestFaults(t *testing.T) {
 	if os.Geteuid() != 0 {
-		missing(t, "the fault suite kills and restarts MariaDB and RabbitMQ: run it as root (as scripts/services.sh runs)")
+		testenv.Missing(t, "the fault suite kills and restarts MariaDB and RabbitMQ: run it as root (as scripts/services.sh runs)")
 	}
 	begin := time.Now()
 	budget := envDuration("HERDER_FAULTS_BUDGET", 9*time.Minute)

@@ -187,7 +187,7 @@ func newRig(t testing.TB, scen *scenario, opts rigOptions) *rig {
 	t.Helper()
 	opts.defaults()
 	if !pulsetest.HaveRabbitmqctl() {
-		missing(t, "rabbitmqctl cannot reach the local RabbitMQ: run `bash scripts/services.sh` (as root)")
+		testenv.Missing(t, "rabbitmqctl cannot reach the local RabbitMQ: run `bash scripts/services.sh` (as root)")
 	}
 	amqpURL := testenv.AMQPURL(t)
 	dsn := testenv.MySQLDSN(t)
@@ -233,15 +233,6 @@ func newRig(t testing.TB, scen *scenario, opts rigOptions) *rig {
 		r.keepLogs()
 	})
 	return r
-}
-
-// missing skips, or fails when HERDER_REQUIRE_SERVICES=1 (as testenv does).
-func missing(t testing.TB, msg string) {
-	t.Helper()
-	if os.Getenv("HERDER_REQUIRE_SERVICES") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }
 
 func randHex(n int) string {

@@ -38,7 +38,9 @@ func ModuleRoot(t testing.TB) string {
 	}
 }
 
-func missing(t testing.TB, format string, args ...any) {
+// Missing skips t because something it needs is not here, or fails it when
+// HERDER_REQUIRE_SERVICES=1 (CI), where everything must be.
+func Missing(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("HERDER_REQUIRE_SERVICES") == "1" {
 		t.Fatalf(format, args...)
@@ -52,7 +54,7 @@ func SharedData(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(ModuleRoot(t), "..", "shared", "testdata", "treeherder")
 	if _, err := os.Stat(dir); err != nil {
-		missing(t, "Treeherder sample data not found at %s (CI checks it out beside the repository as ../shared)", dir)
+		Missing(t, "Treeherder sample data not found at %s (CI checks it out beside the repository as ../shared)", dir)
 	}
 	return dir
 }
@@ -63,7 +65,7 @@ func MySQLDSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("HERDER_TEST_MYSQL_DSN")
 	if base == "" {
-		missing(t, "HERDER_TEST_MYSQL_DSN is not set: run `bash scripts/services.sh` and export the line it prints")
+		Missing(t, "HERDER_TEST_MYSQL_DSN is not set: run `bash scripts/services.sh` and export the line it prints")
 		return ""
 	}
 	cfg, err := mysql.ParseDSN(base)
@@ -76,7 +78,7 @@ func MySQLDSN(t testing.TB) string {
 	}
 	defer admin.Close()
 	if err := admin.Ping(); err != nil {
-		missing(t, "test MariaDB at %s is not answering (%v): run `bash scripts/services.sh`", cfg.Addr, err)
+		Missing(t, "test MariaDB at %s is not answering (%v): run `bash scripts/services.sh`", cfg.Addr, err)
 		return ""
 	}
 	var b [4]byte
@@ -101,7 +103,7 @@ func AMQPURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("HERDER_TEST_AMQP_URL")
 	if u == "" {
-		missing(t, "HERDER_TEST_AMQP_URL is not set: run `bash scripts/services.sh` and export the line it prints")
+		Missing(t, "HERDER_TEST_AMQP_URL is not set: run `bash scripts/services.sh` and export the line it prints")
 	}
 	return u
 }
