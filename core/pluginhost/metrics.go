@@ -1,10 +1,11 @@
 package pluginhost
 
 import (
-	"errors"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/herder-ci/herder/core/collectors"
 )
 
 // metrics are the supervisor's per-plugin Prometheus metrics. Labels: name
@@ -69,31 +70,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	m.events = register(reg, m.events, &err)
-	m.batches = register(reg, m.batches, &err)
-	m.errors = register(reg, m.errors, &err)
-	m.restarts = register(reg, m.restarts, &err)
-	m.state = register(reg, m.state, &err)
-	m.latency = register(reg, m.latency, &err)
-	m.inFlight = register(reg, m.inFlight, &err)
+	m.events = collectors.Register(reg, m.events, &err)
+	m.batches = collectors.Register(reg, m.batches, &err)
+	m.errors = collectors.Register(reg, m.errors, &err)
+	m.restarts = collectors.Register(reg, m.restarts, &err)
+	m.state = collectors.Register(reg, m.state, &err)
+	m.latency = collectors.Register(reg, m.latency, &err)
+	m.inFlight = collectors.Register(reg, m.inFlight, &err)
 	return m, err
-}
-
-// register registers c, or returns the collector already registered under
-// the same name (a second supervisor on one registry shares the metrics).
-func register[C prometheus.Collector](reg prometheus.Registerer, c C, errp *error) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		if *errp == nil {
-			*errp = err
-		}
-	}
-	return c
 }
 
 func (m *metrics) setState(name, plugin, state string) {

@@ -1,9 +1,9 @@
 package queue
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/herder-ci/herder/core/collectors"
 )
 
 // Outcomes of a consumed delivery.
@@ -44,27 +44,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return m, nil
 	}
 	var err error
-	m.published = register(reg, m.published, &err)
-	m.consumed = register(reg, m.consumed, &err)
-	m.duration = register(reg, m.duration, &err)
-	m.reconnects = register(reg, m.reconnects, &err)
+	m.published = collectors.Register(reg, m.published, &err)
+	m.consumed = collectors.Register(reg, m.consumed, &err)
+	m.duration = collectors.Register(reg, m.duration, &err)
+	m.reconnects = collectors.Register(reg, m.reconnects, &err)
 	return m, err
-}
-
-// register registers c, or returns the collector already registered under
-// the same name, so two brokers on one registry (web and worker roles in one
-// process) share their metrics.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C, errp *error) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-		if *errp == nil {
-			*errp = err
-		}
-	}
-	return c
 }
