@@ -1,8 +1,6 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"strings"
 	"sync"
@@ -160,8 +158,7 @@ func newCachedBody(body []byte, header http.Header, ttl time.Duration, now time.
 	h.Set("Content-Type", "application/json")
 	etag := header.Get("ETag")
 	if etag == "" {
-		sum := sha256.Sum256(body)
-		etag = `"` + hex.EncodeToString(sum[:12]) + `"`
+		etag = etagOf(body)
 	}
 	h.Set("ETag", etag)
 	if cc := header.Get("Cache-Control"); cc != "" {
@@ -317,9 +314,15 @@ func serveTagged(w http.ResponseWriter, req bunrouter.Request, handle func(w htt
 // cacheKey names a request's answer: its path and query string, and for
 // answers holding absolute links, the scheme and host they were built on.
 func cacheKey(r *http.Request, absolute bool) string {
-	key := r.URL.Path + "?" + r.URL.RawQuery
+	key := pathKey(r.URL.Path, r.URL.RawQuery)
 	if absolute {
 		return absoluteURL(r, "") + "\x00" + key
 	}
 	return key
+}
+
+// pathKey is the cache key of a path and query for a response without
+// absolute URLs in it; prefetches build the keys of requests to come with it.
+func pathKey(path, rawQuery string) string {
+	return path + "?" + rawQuery
 }

@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -49,20 +48,20 @@ func sendCached(w http.ResponseWriter, r *http.Request, v any) error {
 	if err != nil {
 		return err
 	}
-	sum := sha256.Sum256(body)
-	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
+	etag := etagOf(body)
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	if match := r.Header.Get("If-None-Match"); match != "" {
-		for _, m := range strings.Split(match, ",") {
-			m = strings.TrimPrefix(strings.TrimSpace(m), "W/")
-			if m == etag || m == "*" {
-				w.WriteHeader(http.StatusNotModified)
-				return nil
-			}
-		}
+	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return nil
 	}
 	return sendBody(w, http.StatusOK, body)
+}
+
+// etagOf is a strong ETag of a response body.
+func etagOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
 }
 
 // object is a JSON object whose keys keep their insertion order, for the

@@ -238,7 +238,7 @@ func (a *readAPI) prefetchStatus(req bunrouter.Request, pushes []store.PushRecor
 	var ids []int64
 	for _, push := range pushes {
 		// The key the status request has: this path plus "{id}/status/".
-		key := req.URL.Path + strconv.FormatInt(push.ID, 10) + "/status/?"
+		key := pathKey(req.URL.Path+strconv.FormatInt(push.ID, 10)+"/status/", "")
 		if a.cache.fresh(key) == nil {
 			keys[push.ID] = key
 			ids = append(ids, push.ID)

@@ -309,17 +309,11 @@ func (s *Store) loadOptions(ctx context.Context, hashes []string) error {
 // SQLite's (the driver prepares every statement it runs, a sixth of the
 // CPU of the mixed read benchmark before).
 func (s *Store) queryPrepared(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	cached, ok := s.stmts.Load(query)
-	if !ok {
-		stmt, err := s.db.PrepareContext(ctx, query)
-		if err != nil {
-			return nil, err
-		}
-		if cached, ok = s.stmts.LoadOrStore(query, stmt); ok {
-			stmt.Close()
-		}
+	stmt, err := s.cachedStmt(ctx, query)
+	if err != nil {
+		return nil, err
 	}
-	return cached.(*sql.Stmt).QueryContext(ctx, args...)
+	return stmt.QueryContext(ctx, args...)
 }
 
 // platformOption is Treeherder's option collection map value: the option
