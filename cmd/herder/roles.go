@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,7 +22,6 @@ import (
 	"github.com/herder-ci/herder/core/schedule"
 	"github.com/herder-ci/herder/core/store/sqlstore"
 	"github.com/herder-ci/herder/core/work"
-	"github.com/herder-ci/herder/sdk"
 )
 
 // roles are what one `herder serve` process does. One process may have
@@ -209,20 +207,21 @@ func startQueueWorkers(ctx context.Context, wg *sync.WaitGroup, b *queue.Broker,
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		for _, p := range sup.Processors() {
-			if err := sup.WaitRunning(ctx, p.Name); err != nil {
-				return
-			}
-		}
+		// Every processor is asked in turn, so that one which never comes
+		// up (quarantined, failed) does not keep the log queues unconsumed.
 		var parser string
 		for _, p := range sup.Processors() {
-			if slices.Contains(p.Info.Consumes, sdk.TaskLogParse) {
-				if parser != "" {
-					log.Warn("several processors parse logs; with a broker only the first consumes the log queues", "used", parser, "ignored", p.Name)
-					continue
-				}
-				parser = p.Name
+			if !parsesLogs(ctx, sup, p.Name, log) {
+				continue
 			}
+			if parser != "" {
+				log.Warn("several processors parse logs; with a broker only the first consumes the log queues", "used", parser, "ignored", p.Name)
+				continue
+			}
+			parser = p.Name
+		}
+		if ctx.Err() != nil {
+			return
 		}
 		if parser == "" {
 			log.Info("no processor parses logs: the log queues are not consumed")

@@ -204,19 +204,32 @@ func startProcessing(ctx context.Context, wg *sync.WaitGroup, sup *pluginhost.Su
 		wg.Add(1)
 		go func(name string) {
 			defer wg.Done()
-			if err := sup.WaitRunning(ctx, name); err != nil {
-				return
-			}
-			for _, d := range sup.Processors() {
-				if d.Name == name && slices.Contains(d.Info.Consumes, sdk.TaskLogParse) {
-					log.Info("parsing logs", "processor", name)
-					dispatch.NewLogDispatcher(logStore, supervisorProcessor{sup}, dispatch.LogOptions{
-						Processor: name, Log: log, Registry: reg, Perf: perfData,
-					}).Run(ctx)
-				}
+			if parsesLogs(ctx, sup, name, log) {
+				log.Info("parsing logs", "processor", name)
+				dispatch.NewLogDispatcher(logStore, supervisorProcessor{sup}, dispatch.LogOptions{
+					Processor: name, Log: log, Registry: reg, Perf: perfData,
+				}).Run(ctx)
 			}
 		}(p.Name)
 	}
+}
+
+// parsesLogs waits for the named processor to run and says whether it
+// consumes log.parse tasks (a processor says what it consumes once it runs).
+// One that fails or is quarantined is logged and parses nothing.
+func parsesLogs(ctx context.Context, sup *pluginhost.Supervisor, name string, log hclog.Logger) bool {
+	if err := sup.WaitRunning(ctx, name); err != nil {
+		if ctx.Err() == nil {
+			log.Error("processor not running: it parses no logs", "processor", name, "error", err)
+		}
+		return false
+	}
+	for _, d := range sup.Processors() {
+		if d.Name == name {
+			return slices.Contains(d.Info.Consumes, sdk.TaskLogParse)
+		}
+	}
+	return false
 }
 
 // supervisorProcessor lets the dispatcher call processor plugins, marking
