@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,11 +30,11 @@ func DefaultOwner() string {
 func (d *LogDispatcher) lease(ctx context.Context, t model.LogTask) (model.LogTask, bool, error) {
 	until := d.leaseUntil()
 	if t.JobGUID != "" {
-		ok, err := d.store.ClaimKnownLog(ctx, t, d.opts.Owner, until)
+		ids, err := d.store.ClaimKnownLogs(ctx, []model.LogTask{t}, d.opts.Owner, until)
 		if err != nil {
 			return model.LogTask{}, false, err
 		}
-		if ok {
+		if len(ids) == 1 {
 			t.Owner = d.opts.Owner
 			return t, true, nil
 		}
@@ -111,6 +112,16 @@ func (d *LogDispatcher) HandleLogs(ctx context.Context, tasks []model.LogTask) e
 			// back. Rows leased by an UPDATE whose result was lost wait for
 			// their lease to end and the sweep.
 			d.log.Warn("claim logs", "logs", len(known), "claimed", len(ids), "error", err)
+		} else {
+			// The claim checked every row as read: those it left out are
+			// parsed, leased elsewhere or changed, and only ClaimLog's
+			// read can tell which.
+			tasks = slices.Clone(tasks)
+			for i, t := range tasks {
+				if t.JobGUID != "" && !claimed[t.JobLogID] {
+					tasks[i] = model.LogTask{JobLogID: t.JobLogID}
+				}
+			}
 		}
 	}
 	var (

@@ -24,7 +24,6 @@ import (
 type LogStore interface {
 	PendingLogs(ctx context.Context, kind, jobs string, skip []int64, limit int) ([]model.LogTask, error)
 	ClaimLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (model.LogTask, bool, error)
-	ClaimKnownLog(ctx context.Context, t model.LogTask, owner string, until time.Time) (bool, error)
 	ClaimKnownLogs(ctx context.Context, ts []model.LogTask, owner string, until time.Time) ([]int64, error)
 	RenewLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (bool, error)
 	ReleaseLog(ctx context.Context, jobLogID int64, owner string) error

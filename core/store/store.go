@@ -76,11 +76,10 @@ type Store interface {
 	// several workers handed the same log exactly one parses it; ok is false
 	// when the log is not pending or another owner's lease is still live.
 	ClaimLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (t model.LogTask, ok bool, err error)
-	// ClaimKnownLog is ClaimLog for a log the caller read already; ok is
-	// also false when the row changed since (then ClaimLog reads it anew).
-	ClaimKnownLog(ctx context.Context, t model.LogTask, owner string, until time.Time) (ok bool, err error)
-	// ClaimKnownLogs is ClaimKnownLog for several logs at once; it returns
-	// the ids it leased. until must be unique to the claim for owner.
+	// ClaimKnownLogs is ClaimLog for logs the caller read already; it
+	// returns the ids it leased, leaving out those not pending, leased
+	// elsewhere or changed since (ClaimLog reads those anew). until must be
+	// unique to the claim for owner.
 	ClaimKnownLogs(ctx context.Context, ts []model.LogTask, owner string, until time.Time) ([]int64, error)
 	// RenewLog extends owner's live lease; ok is false when it was lost.
 	RenewLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (ok bool, err error)

@@ -22,6 +22,9 @@ var ErrLeaseLost = errors.New("log lease lost to another worker")
 const logTaskCols = `l.id, l.job_id, j.guid, j.repository_id, r.name, l.name, l.url, j.result,
 	(l.parse_count = 0 AND l.algorithm_version = '')`
 
+// freshRow is logTaskCols' freshness test on job_log's own columns.
+const freshRow = `(parse_count = 0 AND algorithm_version = '')`
+
 const logTaskSelect = `SELECT ` + logTaskCols + `
 	FROM job_log l JOIN job j ON j.id = l.job_id JOIN repository r ON r.id = j.repository_id`
 
@@ -65,27 +68,13 @@ func (s *Store) ClaimLog(ctx context.Context, id int64, owner string, until time
 	return t, true, nil
 }
 
-// ClaimKnownLog leases a pending log the caller has read already (a queue
-// message carried it), saving ClaimLog's read. The row must still be as
-// read: same job, name and URL, and as fresh; when it is not (or it is not
-// pending, or another lease is live) ok is false, and ClaimLog reads it anew.
-func (s *Store) ClaimKnownLog(ctx context.Context, t model.LogTask, owner string, until time.Time) (bool, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE job_log SET lease_owner = ?, lease_until = ?
-		WHERE id = ? AND status = ? AND (lease_until IS NULL OR lease_until < ?)
-		AND job_id = ? AND name = ? AND url = ? AND (parse_count = 0 AND algorithm_version = '') = ?`,
-		owner, until.UnixMilli(), t.JobLogID, model.LogPending, s.now().UnixMilli(), t.JobID, t.Name, t.URL, t.Fresh)
-	if err != nil {
-		return false, fmt.Errorf("claim log %d: %w", t.JobLogID, err)
-	}
-	n, err := res.RowsAffected()
-	return n > 0, err
-}
-
-// ClaimKnownLogs is ClaimKnownLog for several logs in one statement (a queue
-// message carries up to 25). It returns the ids it leased: all of them
-// unless some were parsed, leased elsewhere or changed since they were read.
-// until must be unique to this claim for owner (the dispatcher's leases
-// are), since a partial claim finds its rows by owner and until.
+// ClaimKnownLogs leases pending logs the caller has read already (a queue
+// message carries up to 25), in one statement and without ClaimLog's read.
+// Each row must still be as read: same job, name and URL, and as fresh. It
+// returns the ids it leased: all of them unless some were parsed, leased
+// elsewhere or changed since (ClaimLog reads those anew). until must be
+// unique to this claim for owner (the dispatcher's leases are), since a
+// partial claim finds its rows by owner and until.
 func (s *Store) ClaimKnownLogs(ctx context.Context, ts []model.LogTask, owner string, until time.Time) ([]int64, error) {
 	// Per log: its id in the IN list and the five it is checked by; the
 	// one kept free covers the four parameters every chunk has.
@@ -99,7 +88,7 @@ func (s *Store) ClaimKnownLogs(ctx context.Context, ts []model.LogTask, owner st
 		conds := make([]string, len(part))
 		for i, t := range part {
 			ids[i] = t.JobLogID
-			conds[i] = "(id = ? AND job_id = ? AND name = ? AND url = ? AND (parse_count = 0 AND algorithm_version = '') = ?)"
+			conds[i] = "(id = ? AND job_id = ? AND name = ? AND url = ? AND " + freshRow + " = ?)"
 		}
 		args = append(args, ids...)
 		for _, t := range part {

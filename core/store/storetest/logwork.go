@@ -49,15 +49,15 @@ func testLogLeases(t *testing.T, s store.Store) {
 		func() model.LogTask { t := read; t.URL += "x"; return t }(),
 		func() model.LogTask { t := read; t.JobID++; return t }(),
 	} {
-		if ok, err := s.ClaimKnownLog(ctx, stale, "w1", now.Add(time.Minute)); err != nil || ok {
-			t.Fatalf("claim of a log as it no longer is (%+v) = %v, %v", stale, ok, err)
+		if ids, err := s.ClaimKnownLogs(ctx, []model.LogTask{stale}, "w1", now.Add(time.Minute)); err != nil || len(ids) != 0 {
+			t.Fatalf("claim of a log as it no longer is (%+v) = %v, %v", stale, ids, err)
 		}
 	}
-	if ok, err := s.ClaimKnownLog(ctx, read, "w1", now.Add(time.Minute)); err != nil || !ok {
-		t.Fatalf("claim of the log as read = %v, %v", ok, err)
+	if ids, err := s.ClaimKnownLogs(ctx, []model.LogTask{read}, "w1", now.Add(time.Minute)); err != nil || len(ids) != 1 {
+		t.Fatalf("claim of the log as read = %v, %v", ids, err)
 	}
-	if ok, err := s.ClaimKnownLog(ctx, read, "w2", now.Add(time.Minute)); err != nil || ok {
-		t.Fatalf("second claimer of the log as read won a live lease: %v, %v", ok, err)
+	if ids, err := s.ClaimKnownLogs(ctx, []model.LogTask{read}, "w2", now.Add(time.Minute)); err != nil || len(ids) != 0 {
+		t.Fatalf("second claimer of the log as read won a live lease: %v, %v", ids, err)
 	}
 	if err := s.ReleaseLog(ctx, id, "w1"); err != nil {
 		t.Fatal(err)
@@ -66,8 +66,8 @@ func testLogLeases(t *testing.T, s store.Store) {
 	// Several at once: those still as read are claimed; one leased
 	// elsewhere or changed since is not, and the claim says which it got.
 	second := tasks[1]
-	if ok, err := s.ClaimKnownLog(ctx, second, "w9", now.Add(time.Minute)); err != nil || !ok {
-		t.Fatalf("claim of the second log = %v, %v", ok, err)
+	if ids, err := s.ClaimKnownLogs(ctx, []model.LogTask{second}, "w9", now.Add(time.Minute)); err != nil || len(ids) != 1 {
+		t.Fatalf("claim of the second log = %v, %v", ids, err)
 	}
 	stale := read
 	stale.URL += "x"
