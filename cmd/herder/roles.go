@@ -198,7 +198,7 @@ func startQueueWorkers(ctx context.Context, wg *sync.WaitGroup, b *queue.Broker,
 	// suggestions matched by whichever worker is free.
 	if fl, ok := logStore.(bugs.FollowLogs); ok && fl.Notify != nil {
 		local := fl.Notify
-		fl.Notify = func() { publishWakeup(b, log) }
+		fl.Notify = wakeups(ctx, wg, b, log)
 		logStore = fl
 		consume(queue.Bugs, func(ctx context.Context, d queue.Delivery) error { local(); return nil })
 	}
@@ -238,14 +238,32 @@ func startQueueWorkers(ctx context.Context, wg *sync.WaitGroup, b *queue.Broker,
 	}()
 }
 
-// publishWakeup tells some worker that bug work is waiting. It is best
-// effort: every worker also polls the bug_work table.
-func publishWakeup(b *queue.Broker, log hclog.Logger) {
+// wakeups returns what tells some worker that bug work is waiting: a
+// publish to the bugs queue, one at a time, so the wake-ups of a burst of
+// parses fold into one message rather than a confirmed publish each. It is
+// best effort: every worker also polls the bug_work table.
+func wakeups(ctx context.Context, wg *sync.WaitGroup, b *queue.Broker, log hclog.Logger) func() {
+	pending := make(chan struct{}, 1)
+	wg.Add(1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := b.Publish(ctx, queue.Bugs, queue.Message{Body: []byte(`{}`)}); err != nil {
-			log.Debug("bug work wake-up not published", "error", err)
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-pending:
+			}
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := b.Publish(pctx, queue.Bugs, queue.Message{Body: []byte(`{}`)}); err != nil {
+				log.Debug("bug work wake-up not published", "error", err)
+			}
+			cancel()
 		}
 	}()
+	return func() {
+		select {
+		case pending <- struct{}{}:
+		default:
+		}
+	}
 }

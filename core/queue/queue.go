@@ -49,7 +49,7 @@ const (
 
 const (
 	defaultPrefix        = "herder"
-	defaultPrefetch      = 50
+	defaultPrefetch      = 100 // the same defaults as the config's queue block
 	defaultDeliveryLimit = 5
 	defaultDrainTimeout  = 30 * time.Second
 	defaultRetryDelay    = time.Second
@@ -62,7 +62,7 @@ var prefixRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 type Options struct {
 	URL           string        // amqp://user:pass@host:5672/vhost
 	Prefix        string        // queue and exchange name prefix, default "herder"
-	Prefetch      int           // deliveries in flight per Consume call, default 50
+	Prefetch      int           // deliveries in flight per Consume call, default 100
 	DeliveryLimit int           // x-delivery-limit of the work queues, default 5
 	DrainTimeout  time.Duration // how long in-flight handlers may finish after Consume's ctx ends, default 30s
 	Log           hclog.Logger

@@ -85,7 +85,8 @@ type Store interface {
 	RenewLog(ctx context.Context, jobLogID int64, owner string, until time.Time) (ok bool, err error)
 	// ReleaseLog gives up owner's lease, e.g. after a failed attempt.
 	ReleaseLog(ctx context.Context, jobLogID int64, owner string) error
-	// PendingLogsOfJobs lists the pending logs of the jobs with these guids.
+	// PendingLogsOfJobs lists the pending logs of the jobs with these guids
+	// that were never handed to a queue (MarkLogsQueued).
 	PendingLogsOfJobs(ctx context.Context, guids []string) ([]model.LogTask, error)
 	// UnqueuedLogs lists pending logs without a live lease that were never
 	// handed to a work queue, last handed to it before queuedBefore, or left

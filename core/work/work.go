@@ -29,11 +29,6 @@ type Publisher interface {
 	Publish(ctx context.Context, workload string, msgs ...queue.Message) error
 }
 
-// Consumer runs a handler over a workload's queue until ctx ends.
-type Consumer interface {
-	Consume(ctx context.Context, workload string, h queue.Handler) error
-}
-
 // publishTimeout bounds the wait for the broker's confirms. A connection
 // that hangs rather than closes would otherwise hold a source's Send (and
 // so its upstream acks) for good; after the timeout the batch is nacked

@@ -155,14 +155,17 @@ func (s *Store) ReleaseLog(ctx context.Context, id int64, owner string) error {
 	return nil
 }
 
-// PendingLogsOfJobs lists the pending logs of jobs just stored, so the
-// worker that stored them can hand them to the parse queues.
+// PendingLogsOfJobs lists the pending logs of jobs just stored that no
+// queue holds yet, so the worker that stored them can hand them to the parse
+// queues. Logs queued before (a later event of the same job, a redelivered
+// batch) are left out: their message is on its way, and the sweep requeues
+// any whose message was lost.
 func (s *Store) PendingLogsOfJobs(ctx context.Context, guids []string) ([]model.LogTask, error) {
 	var out []model.LogTask
 	const step = 500
 	for start := 0; start < len(guids); start += step {
 		part := guids[start:min(start+step, len(guids))]
-		rows, err := s.db.QueryContext(ctx, logTaskSelect+" WHERE j.guid IN "+inList(len(part))+" AND l.status = ? ORDER BY l.id",
+		rows, err := s.db.QueryContext(ctx, logTaskSelect+" WHERE j.guid IN "+inList(len(part))+" AND l.status = ? AND l.queued_at IS NULL ORDER BY l.id",
 			append(anySlice(part), model.LogPending)...)
 		if err != nil {
 			return nil, fmt.Errorf("pending logs of %d jobs: %w", len(part), err)

@@ -38,6 +38,9 @@ func testLogLeases(t *testing.T, s store.Store) {
 	if got, _ := s.UnqueuedLogs(ctx, now.Add(-time.Minute), 10); len(got) != 0 {
 		t.Fatalf("logs queued just now are unqueued: %+v", got)
 	}
+	if got, err := s.PendingLogsOfJobs(ctx, []string{"lease/a", "lease/b"}); err != nil || len(got) != 0 {
+		t.Fatalf("logs already queued are offered to be queued again: %+v, %v", got, err)
+	}
 	if got, _ := s.UnqueuedLogs(ctx, now.Add(time.Minute), 10); len(got) != 2 {
 		t.Fatalf("logs queued long before the cut are not found again: %+v", got)
 	}
