@@ -74,6 +74,7 @@ bench-e2e:
 lint:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags faults ./internal/faults
 
 fmt:
 	gofmt -w $(GOFILES)

@@ -106,6 +106,11 @@ func benchBacklog(b *testing.B, n, workers int) {
 		b.Fatal(err)
 	}
 	r.waitFor(ctx, 20*time.Minute, "ingest drained the Pulse queue", func(ctx context.Context) (bool, string, error) {
+		// A passive declare first: rabbitmqctl (for the unacked count)
+		// boots an Erlang VM on the cores being measured.
+		if ready, err := r.pulseReady(); err != nil || ready > 0 {
+			return false, fmt.Sprintf("pulse queue: %d ready", ready), err
+		}
 		q, err := r.checkQueues()
 		if err != nil {
 			return false, "", err

@@ -300,27 +300,16 @@ type deadLetter struct {
 	body, reason, code string
 }
 
-// drainDead takes every message of a queue (acknowledging them).
-func (r *rig) drainDead(queue string) ([]deadLetter, error) {
-	conn := r.mq.Dial(r.t)
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return nil, err
-	}
+// deadLetters takes every message of a dead-letter queue (acknowledging
+// them) with the reason the plugin gave.
+func (r *rig) deadLetters(queue string) []deadLetter {
 	var out []deadLetter
-	for {
-		d, ok, err := ch.Get(queue, true)
-		if err != nil {
-			return nil, fmt.Errorf("get from %s: %w", queue, err)
-		}
-		if !ok {
-			return out, nil
-		}
+	for _, d := range r.mq.Drain(r.t, queue) {
 		reason, _ := d.Headers["x-herder-reason"].(string)
 		code, _ := d.Headers["x-herder-reason-code"].(string)
 		out = append(out, deadLetter{body: string(d.Body), reason: reason, code: code})
 	}
+	return out
 }
 
 // countRows runs a COUNT query.

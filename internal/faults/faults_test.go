@@ -67,7 +67,7 @@ func TestFaults(t *testing.T) {
 
 	// Whatever happens, leave the shared services running.
 	t.Cleanup(func() {
-		if err := startRabbit(); err != nil {
+		if err := pulsetest.StartRabbit(time.Minute); err != nil {
 			t.Errorf("bring RabbitMQ back: %v", err)
 		}
 		if err := startMariaDB(root); err != nil {
@@ -156,12 +156,12 @@ func TestFaults(t *testing.T) {
 			// never has messages in doubt (it is not under test).
 			pub.mu.Lock()
 			defer pub.mu.Unlock()
-			if err := stopRabbit(); err != nil {
+			if err := pulsetest.StopRabbit(); err != nil {
 				return "", err
 			}
 			time.Sleep(time.Duration(500+rng.IntN(1500)) * time.Millisecond)
 			t0 := time.Now()
-			if err := startRabbit(); err != nil {
+			if err := pulsetest.StartRabbit(time.Minute); err != nil {
 				return "", err
 			}
 			pub.reopen = true
@@ -301,10 +301,7 @@ func (r *rig) assertFinal(t *testing.T, st state, pub *publisher) {
 	if work != 12 {
 		t.Errorf("found %d queues named %s.*, want 12 (6 workloads and their dead-letter queues): %v", work, r.prefix, st.queues)
 	}
-	dead, err := r.drainDead(r.pulseDLQ)
-	if err != nil {
-		t.Fatalf("read the plugin's dead-letter queue: %v", err)
-	}
+	dead := r.deadLetters(r.pulseDLQ)
 	seen := map[string]int{}
 	for _, d := range dead {
 		seen[d.body]++

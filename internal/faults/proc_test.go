@@ -5,7 +5,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/herder-ci/herder/sdk/plugintest"
 )
 
 // proc is one `herder serve` OS process of the rig, restartable. Its stdout
@@ -25,7 +26,7 @@ type proc struct {
 	name    string
 	roles   string
 	migrate bool
-	port    int
+	addr    string // host:port it listens on, the same across restarts
 	logPath string
 
 	mu     sync.Mutex
@@ -40,19 +41,10 @@ type proc struct {
 // same fresh database at once would race.
 func (r *rig) startProc(name, roles string, migrate bool) *proc {
 	r.t.Helper()
-	p := &proc{r: r, name: name, roles: roles, migrate: migrate, port: freePort(r.t), logPath: filepath.Join(r.dir, name+".log")}
+	p := &proc{r: r, name: name, roles: roles, migrate: migrate, addr: plugintest.FreeAddr(r.t), logPath: filepath.Join(r.dir, name+".log")}
 	r.procs = append(r.procs, p)
 	p.start()
 	return p
-}
-
-func freePort(t interface{ Fatal(...any) }) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (p *proc) start() {
@@ -64,7 +56,7 @@ func (p *proc) start() {
 		p.r.t.Fatal(err)
 	}
 	args := []string{"--config", p.r.cfgPath, "--data-dir", filepath.Join(p.r.dir, "data-"+p.name),
-		"serve", "--role", p.roles, "--listen", fmt.Sprintf("127.0.0.1:%d", p.port)}
+		"serve", "--role", p.roles, "--listen", p.addr}
 	if !p.migrate {
 		args = append(args, "--no-migrate")
 	}
@@ -111,7 +103,7 @@ func (p *proc) running() bool {
 // waitReady waits until /readyz answers 200 (database prepared, broker
 // connected).
 func (p *proc) waitReady(ctx context.Context, timeout time.Duration) error {
-	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", p.port)
+	url := "http://" + p.addr + "/readyz"
 	c := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(timeout)
 	for {

@@ -4,7 +4,6 @@ package faults
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,38 +18,6 @@ import (
 // stopped and started with rabbitmqctl as plugins/pulse/restart_test.go does.
 
 const mariadbPidFile = "/run/mysqld/mysqld.pid"
-
-// stopRabbit stops the RabbitMQ application (the Erlang node stays up):
-// every connection is closed, as in a broker restart.
-func stopRabbit() error {
-	if out, err := exec.Command("rabbitmqctl", "stop_app").CombinedOutput(); err != nil {
-		return fmt.Errorf("rabbitmqctl stop_app: %v: %s", err, out)
-	}
-	return nil
-}
-
-// startRabbit starts the application again and waits for the AMQP port.
-func startRabbit() error {
-	if out, err := exec.Command("rabbitmqctl", "start_app").CombinedOutput(); err != nil {
-		return fmt.Errorf("rabbitmqctl start_app: %v: %s", err, out)
-	}
-	return waitPort("127.0.0.1:5672", time.Minute)
-}
-
-func waitPort(addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not answering after %s: %w", addr, timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // killMariaDB SIGKILLs mariadbd (a crash: InnoDB recovers at the next
 // start) and waits until it is gone. It returns the pid it killed.

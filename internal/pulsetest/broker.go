@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -276,22 +277,15 @@ func (b *Broker) Ready(t testing.TB, queue string) (ready, consumers int) {
 // read from the queue process itself, so both numbers are exact and of the
 // same moment (the management API's are up to 5 s old).
 func (b *Broker) Counts(queue string) (ready, unacked int, err error) {
-	out, err := exec.Command("rabbitmqctl", "-q", "list_queues", "-p", b.Vhost, "name", "messages_ready", "messages_unacknowledged").Output()
+	all, err := b.AllCounts()
 	if err != nil {
-		return 0, 0, fmt.Errorf("rabbitmqctl list_queues: %w", err)
+		return 0, 0, err
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Split(line, "\t")
-		if len(f) == 3 && f[0] == queue {
-			r, err1 := strconv.Atoi(strings.TrimSpace(f[1]))
-			u, err2 := strconv.Atoi(strings.TrimSpace(f[2]))
-			if err1 != nil || err2 != nil {
-				return 0, 0, fmt.Errorf("rabbitmqctl: cannot read %q", line)
-			}
-			return r, u, nil
-		}
+	c, ok := all[queue]
+	if !ok {
+		return 0, 0, fmt.Errorf("rabbitmqctl: queue %s not listed", queue)
 	}
-	return 0, 0, fmt.Errorf("rabbitmqctl: queue %s not listed", queue)
+	return c.Ready, c.Unacked, nil
 }
 
 // HaveRabbitmqctl reports whether rabbitmqctl can talk to the local broker.
@@ -349,3 +343,37 @@ func (b *Broker) AllCounts() (map[string]QueueCount, error) {
 
 // Reopen replaces the publisher's connection, after a broker restart.
 func (p *Publisher) Reopen() error { return p.reopen() }
+
+// StopRabbit stops the local RabbitMQ application (the Erlang node stays
+// up): every connection is closed, as in a broker restart.
+func StopRabbit() error {
+	if out, err := exec.Command("rabbitmqctl", "stop_app").CombinedOutput(); err != nil {
+		return fmt.Errorf("rabbitmqctl stop_app: %v: %s", err, out)
+	}
+	return nil
+}
+
+// StartRabbit starts the application again and waits up to timeout for the
+// AMQP port to answer.
+func StartRabbit(timeout time.Duration) error {
+	if out, err := exec.Command("rabbitmqctl", "start_app").CombinedOutput(); err != nil {
+		return fmt.Errorf("rabbitmqctl start_app: %v: %s", err, out)
+	}
+	return WaitPort("127.0.0.1:5672", timeout)
+}
+
+// WaitPort waits until addr accepts TCP connections.
+func WaitPort(addr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not answering after %s: %w", addr, timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

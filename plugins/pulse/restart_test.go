@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -90,38 +88,16 @@ func TestBrokerRestartLosesNothing(t *testing.T) {
 // is started again when the test ends, whatever happens.
 func restartBroker(t *testing.T) {
 	t.Helper()
-	start := func() error {
-		out, err := exec.Command("rabbitmqctl", "start_app").CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("rabbitmqctl start_app: %v: %s", err, out)
-		}
-		return waitPort("127.0.0.1:5672", 30*time.Second)
-	}
 	t.Cleanup(func() {
-		if err := start(); err != nil {
+		if err := pulsetest.StartRabbit(30 * time.Second); err != nil {
 			t.Errorf("bring RabbitMQ back: %v", err)
 		}
 	})
-	if out, err := exec.Command("rabbitmqctl", "stop_app").CombinedOutput(); err != nil {
-		t.Fatalf("rabbitmqctl stop_app: %v: %s", err, out)
-	}
-	time.Sleep(500 * time.Millisecond)
-	if err := start(); err != nil {
+	if err := pulsetest.StopRabbit(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func waitPort(addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not answering after %s: %w", addr, timeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	if err := pulsetest.StartRabbit(30 * time.Second); err != nil {
+		t.Fatal(err)
 	}
 }
