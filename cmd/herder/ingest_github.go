@@ -46,9 +46,9 @@ func newIngestGitHubCmd() *cobra.Command {
 			if o, n, ok := strings.Cut(full, "/"); !ok || o == "" || n == "" || strings.Contains(n, "/") {
 				return usageError(fmt.Errorf("ingest github: --repo %q: want owner/name", repo))
 			}
-			from, err := parseGitHubSince(since)
+			from, err := parseSince(since, time.Now())
 			if err != nil {
-				return usageError(err)
+				return usageError(fmt.Errorf("ingest github: %w", err))
 			}
 			ctx := contextOrBackground(cmd.Context())
 			in, err := openIngest(ctx)
@@ -98,7 +98,7 @@ func newIngestGitHubCmd() *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&repo, "repo", "", "GitHub repository, owner/name")
-	f.StringVar(&since, "since", "", "oldest date read: 2006-01-02 or RFC 3339")
+	f.StringVar(&since, "since", "", "oldest date read: 2006-01-02, RFC 3339, or an age such as 7d or 36h")
 	f.StringVar(&herderRepo, "herder-repo", "", "herder repository to store into (default: the one whose url is the GitHub repository's)")
 	f.StringVar(&apiURL, "api-url", api.DefaultBaseURL, "GitHub REST root (GitHub Enterprise Server: https://HOST/api/v3)")
 	f.StringVar(&tokenEnv, "token-env", source.DefaultTokenEnv, "environment variable holding a GitHub token (unset: unauthenticated, 60 calls an hour)")
@@ -106,15 +106,6 @@ func newIngestGitHubCmd() *cobra.Command {
 	f.BoolVar(&noActions, "no-actions", false, "leave GitHub Actions jobs out")
 	f.IntVar(&maxPages, "max-pages", 100, "pages of 100 read per listing at most")
 	return c
-}
-
-func parseGitHubSince(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("ingest github: --since %q: want 2006-01-02 or an RFC 3339 time", s)
 }
 
 // webRoot is the scheme and host of a repository URL (https://github.com).

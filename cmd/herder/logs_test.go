@@ -161,6 +161,7 @@ func TestParseSince(t *testing.T) {
 	for in, want := range map[string]time.Time{
 		"2026-03-01":                now.AddDate(0, 0, -9).Add(-12 * time.Hour),
 		"2026-03-01T06:00:00+01:00": time.Date(2026, 3, 1, 5, 0, 0, 0, time.UTC),
+		"2026-03-01T06:00:00":       time.Date(2026, 3, 1, 6, 0, 0, 0, time.UTC),
 		"7d":                        now.AddDate(0, 0, -7),
 		"36h":                       now.Add(-36 * time.Hour),
 	} {

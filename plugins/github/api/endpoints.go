@@ -42,22 +42,22 @@ func (c *Client) Pages(ctx context.Context, target, etag string, fn func(*Respon
 	return first, false, nil
 }
 
-// repoPath is "repos/{owner}/{repo}" with both parts escaped.
-func repoPath(owner, repo string) string {
+// RepoPath is "repos/{owner}/{repo}" with both parts escaped.
+func RepoPath(owner, repo string) string {
 	return "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo)
 }
 
 // Compare returns every commit of GET /repos/{owner}/{repo}/compare/{base}...{head},
 // oldest first (transform.GitHubFetcher).
 func (c *Client) Compare(ctx context.Context, owner, repo, base, head string) ([]transform.GitHubCommit, error) {
-	target := fmt.Sprintf("%s/compare/%s...%s?per_page=100", repoPath(owner, repo), url.PathEscape(base), url.PathEscape(head))
+	target := fmt.Sprintf("%s/compare/%s...%s?per_page=100", RepoPath(owner, repo), url.PathEscape(base), url.PathEscape(head))
 	return c.commits(ctx, target, true)
 }
 
 // PullRequestCommits returns GET /repos/{owner}/{repo}/pulls/{number}/commits,
 // every page (transform.GitHubFetcher).
 func (c *Client) PullRequestCommits(ctx context.Context, owner, repo string, number int) ([]transform.GitHubCommit, error) {
-	target := fmt.Sprintf("%s/pulls/%d/commits?per_page=100", repoPath(owner, repo), number)
+	target := fmt.Sprintf("%s/pulls/%d/commits?per_page=100", RepoPath(owner, repo), number)
 	return c.commits(ctx, target, false)
 }
 
@@ -93,7 +93,7 @@ func (c *Client) commits(ctx context.Context, target string, compare bool) ([]tr
 // Commit returns GET /repos/{owner}/{repo}/commits/{sha}.
 func (c *Client) Commit(ctx context.Context, owner, repo, sha string) (transform.GitHubCommit, error) {
 	var commit transform.GitHubCommit
-	resp, err := c.Get(ctx, repoPath(owner, repo)+"/commits/"+url.PathEscape(sha), "")
+	resp, err := c.Get(ctx, RepoPath(owner, repo)+"/commits/"+url.PathEscape(sha), "")
 	if err != nil {
 		return commit, err
 	}
@@ -105,7 +105,7 @@ func (c *Client) Commit(ctx context.Context, owner, repo, sha string) (transform
 
 // DefaultBranch returns the repository's default branch.
 func (c *Client) DefaultBranch(ctx context.Context, owner, repo string) (string, error) {
-	resp, err := c.Get(ctx, repoPath(owner, repo), "")
+	resp, err := c.Get(ctx, RepoPath(owner, repo), "")
 	if err != nil {
 		return "", err
 	}
@@ -124,7 +124,7 @@ func (c *Client) DefaultBranch(ctx context.Context, owner, repo string) (string,
 // notModified is set and jobs is nil. The returned etag is the first
 // page's.
 func (c *Client) RunJobs(ctx context.Context, owner, repo string, runID int64, etag string) (jobs []json.RawMessage, newETag string, notModified bool, err error) {
-	target := fmt.Sprintf("%s/actions/runs/%d/jobs?filter=all&per_page=100", repoPath(owner, repo), runID)
+	target := fmt.Sprintf("%s/actions/runs/%d/jobs?filter=all&per_page=100", RepoPath(owner, repo), runID)
 	first, truncated, err := c.Pages(ctx, target, etag, func(r *Response) (bool, error) {
 		var page struct {
 			Jobs []json.RawMessage `json:"jobs"`
@@ -146,6 +146,3 @@ func (c *Client) RunJobs(ctx context.Context, owner, repo string, runID int64, e
 	}
 	return jobs, first.ETag, false, nil
 }
-
-// RepoPath is repoPath for callers building listing URLs.
-func RepoPath(owner, repo string) string { return repoPath(owner, repo) }

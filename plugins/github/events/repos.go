@@ -86,15 +86,6 @@ func (r *Routes) Known(fullName string) bool { return len(r.byFull[strings.ToLow
 // Entries returns the entries of a GitHub repository.
 func (r *Routes) Entries(fullName string) []Repo { return r.byFull[strings.ToLower(fullName)] }
 
-// FullNames lists the configured GitHub repositories.
-func (r *Routes) FullNames() []string {
-	out := make([]string, 0, len(r.byFull))
-	for k := range r.byFull {
-		out = append(out, k)
-	}
-	return out
-}
-
 // AcceptsPullRequests reports whether some entry of the repository does.
 func (r *Routes) AcceptsPullRequests(fullName string) bool {
 	for _, e := range r.Entries(fullName) {

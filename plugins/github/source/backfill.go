@@ -100,7 +100,7 @@ type BackfillPlan struct {
 	Commits []branchCommit
 	Pulls   []pull
 	Runs    []events.WorkflowRun
-	runRaws map[int64]json.RawMessage
+	runIDs  map[int64]bool
 }
 
 type branchCommit struct {
@@ -136,7 +136,7 @@ func (bf *Backfill) withLimits(ctx context.Context, f func() error) error {
 // the commits of the configured branches, one push each), pull requests
 // updated since Since, and workflow runs created since Since.
 func (bf *Backfill) Plan(ctx context.Context) (*BackfillPlan, error) {
-	plan := &BackfillPlan{runRaws: map[int64]json.RawMessage{}}
+	plan := &BackfillPlan{runIDs: map[int64]bool{}}
 	since := bf.opts.Since
 	o, n := owner(bf.full), repoName(bf.full)
 	reached := false
@@ -288,26 +288,20 @@ func (bf *Backfill) planRuns(ctx context.Context, plan *BackfillPlan) error {
 	for ; !day.After(end); day = day.Add(24 * time.Hour) {
 		target := api.RepoPath(o, n) + "/actions/runs?per_page=100&created=" + day.Format("2006-01-02")
 		var runs []events.WorkflowRun
-		raws := map[int64]json.RawMessage{}
 		err := bf.withLimits(ctx, func() error {
 			runs = nil
 			_, truncated, err := bf.client.Pages(ctx, target, "", func(r *api.Response) (bool, error) {
 				var page struct {
-					WorkflowRuns []json.RawMessage `json:"workflow_runs"`
+					WorkflowRuns []events.WorkflowRun `json:"workflow_runs"`
 				}
 				if err := json.Unmarshal(r.Body, &page); err != nil {
 					return false, fmt.Errorf("workflow run list: %w", err)
 				}
-				for _, raw := range page.WorkflowRuns {
-					var run events.WorkflowRun
-					if err := json.Unmarshal(raw, &run); err != nil {
-						return false, fmt.Errorf("workflow run list: %w", err)
-					}
+				for _, run := range page.WorkflowRuns {
 					if ts, err := time.Parse(time.RFC3339, run.CreatedAt); err == nil && ts.Before(bf.opts.Since) {
 						continue
 					}
 					runs = append(runs, run)
-					raws[run.ID] = raw
 				}
 				return len(page.WorkflowRuns) > 0, nil
 			})
@@ -320,9 +314,9 @@ func (bf *Backfill) planRuns(ctx context.Context, plan *BackfillPlan) error {
 			return err
 		}
 		for _, run := range runs {
-			if _, dup := plan.runRaws[run.ID]; !dup {
+			if !plan.runIDs[run.ID] {
 				plan.Runs = append(plan.Runs, run)
-				plan.runRaws[run.ID] = raws[run.ID]
+				plan.runIDs[run.ID] = true
 			}
 		}
 	}

@@ -9,13 +9,14 @@ import (
 
 	"github.com/herder-ci/herder/plugins/github/ghtest"
 	"github.com/herder-ci/herder/sdk"
+	"github.com/herder-ci/herder/sdk/plugintest"
 )
 
 func newBackfill(t *testing.T, fake *ghtest.Fake, clk *clock, since time.Time) *Backfill {
 	t.Helper()
 	bf, err := NewBackfill(BackfillOptions{Repo: "example-org/example-app", HerderRepo: "example-app",
 		Branches: []string{"main", "release-*"}, AcceptsPullRequests: true, Since: since, APIURL: fake.URL(),
-		Logger: testLogger(t), Now: clk.now})
+		Logger: plugintest.TestLogger(t), Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,8 +130,10 @@ func (d *deliveries) end(id string, accepted bool) error {
 	return nil
 }
 
-// compactLocked drops expired ids (and the soonest-expiring ones beyond
-// max) and rewrites the file atomically.
+// compactLocked drops expired ids and rewrites the file atomically. Over
+// max, it keeps the latest-expiring nine tenths of max: trimmed to max
+// exactly, the very next delivery would be over again, and every webhook
+// would sort and rewrite the whole file under the lock.
 func (d *deliveries) compactLocked() error {
 	nowS := d.now().Unix()
 	for id, exp := range d.seen {
@@ -145,7 +147,8 @@ func (d *deliveries) compactLocked() error {
 			ids = append(ids, id)
 		}
 		sort.Slice(ids, func(i, j int) bool { return d.seen[ids[i]] < d.seen[ids[j]] })
-		for _, id := range ids[:len(ids)-d.max] {
+		keep := max(d.max-d.max/10, 1)
+		for _, id := range ids[:len(ids)-keep] {
 			delete(d.seen, id)
 		}
 	}

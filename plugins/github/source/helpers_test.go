@@ -18,6 +18,7 @@ import (
 	"github.com/herder-ci/herder/plugins/github/api"
 	"github.com/herder-ci/herder/plugins/github/ghtest"
 	"github.com/herder-ci/herder/sdk"
+	"github.com/herder-ci/herder/sdk/plugintest"
 )
 
 const testSecret = "It's a Secret to Everybody"
@@ -94,18 +95,6 @@ func (s *sink) reset() {
 	s.mu.Unlock()
 }
 
-// testLogger writes the source's logs to the test log.
-func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type testWriter struct{ t testing.TB }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(bytes.TrimRight(p, "\n")))
-	return len(p), nil
-}
-
 // rig runs the source's webhook receiver against a fake GitHub.
 type rig struct {
 	t     *testing.T
@@ -149,7 +138,7 @@ func (r *rig) config() []byte {
 // start runs a fresh Source (a restarted plugin) on the same settings.
 func (r *rig) start() {
 	r.t.Helper()
-	r.src = New(testLogger(r.t), WithClock(r.clk.now), WithEnv(func(k string) string {
+	r.src = New(plugintest.TestLogger(r.t), WithClock(r.clk.now), WithEnv(func(k string) string {
 		if k == DefaultSecretEnv {
 			return testSecret
 		}
@@ -244,7 +233,7 @@ func pollRepos() []map[string]any {
 // pollerFor builds the poller Run would (a restart builds a new one).
 func pollerFor(t *testing.T, c *Config, fake *ghtest.Fake, s *sink, clk *clock) *poller {
 	t.Helper()
-	src := New(testLogger(t), WithClock(clk.now))
+	src := New(plugintest.TestLogger(t), WithClock(clk.now))
 	routes, err := c.Routes()
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/herder-ci/herder/plugins/github/api"
 	"github.com/herder-ci/herder/plugins/github/ghtest"
 	"github.com/herder-ci/herder/sdk"
+	"github.com/herder-ci/herder/sdk/plugintest"
 )
 
 const repoPath = "/repos/example-org/example-app"
@@ -445,7 +446,7 @@ func TestRunPolls(t *testing.T) {
 	serveCompare(fake, sha(1), sha(2), commitJSON(sha(2), "one", "a@example.org", 1))
 	cfg, _ := json.Marshal(map[string]any{"state_dir": t.TempDir(), "api_url": fake.URL(), "repositories": repos(false, false),
 		"interval": "50ms", "stats_interval": -1})
-	src := New(testLogger(t))
+	src := New(plugintest.TestLogger(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- src.Run(ctx, cfg, s) }()

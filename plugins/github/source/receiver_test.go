@@ -16,6 +16,7 @@ import (
 	"github.com/herder-ci/herder/internal/testenv"
 	"github.com/herder-ci/herder/plugins/github/ghtest"
 	"github.com/herder-ci/herder/sdk"
+	"github.com/herder-ci/herder/sdk/plugintest"
 )
 
 const delivery1 = "72d3162e-cc78-11e3-81ab-4c9367dc0958"
@@ -300,7 +301,7 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("defaults: %+v %v", c, err)
 	}
 	// Without the secret the receiver refuses to start.
-	s := New(testLogger(t), WithEnv(func(string) string { return "" }))
+	s := New(plugintest.TestLogger(t), WithEnv(func(string) string { return "" }))
 	cfg := fmt.Sprintf(`{"state_dir": %q, "listen": "127.0.0.1:0", "repositories": [{"name": "a", "repo": "o/r"}]}`, t.TempDir())
 	if err := s.Configure(context.Background(), []byte(cfg)); err == nil || !strings.Contains(err.Error(), DefaultSecretEnv) {
 		t.Errorf("no secret: %v", err)
@@ -349,6 +350,39 @@ func TestDeliveriesFile(t *testing.T) {
 	clk.add(2 * time.Hour)
 	if d.begin("id-3") != deliveryNew {
 		t.Error("expired id still refused")
+	}
+}
+
+// Past max the file is trimmed to nine tenths of it, so the deliveries that
+// follow append rather than each rewriting the whole file.
+func TestDeliveriesTrimBelowTheLimit(t *testing.T) {
+	clk := newClock()
+	d, err := openDeliveries(t.TempDir(), time.Hour, 20, clk.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	for i := range 21 {
+		id := fmt.Sprintf("id-%d", i)
+		d.begin(id)
+		if err := d.end(id, true); err != nil {
+			t.Fatal(err)
+		}
+		clk.add(time.Second)
+	}
+	if d.size() != 18 || d.begin("id-20") != deliveryReplayed || d.begin("id-2") != deliveryNew {
+		t.Fatalf("after passing the limit: %d ids remembered, want the latest 18", d.size())
+	}
+	d.end("id-2", false)
+	for i := 21; i < 23; i++ {
+		id := fmt.Sprintf("id-%d", i)
+		d.begin(id)
+		if err := d.end(id, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.size() != 20 || d.lines != 20 {
+		t.Errorf("two more deliveries: %d ids, %d lines; want 20 and 20 (appended, no rewrite)", d.size(), d.lines)
 	}
 }
 
