@@ -12,6 +12,8 @@ import (
 
 	"github.com/herder-ci/herder/plugins/github/api"
 	"github.com/herder-ci/herder/plugins/github/events"
+
+	"github.com/herder-ci/herder/sdk"
 )
 
 // Config is the source block's settings (the host hands them over as JSON).
@@ -102,32 +104,8 @@ type RepoConfig struct {
 	Actions *bool `json:"actions"`
 }
 
-// Duration is a Go duration string ("90s") or a number of seconds.
-type Duration time.Duration
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(data []byte) error {
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	switch x := v.(type) {
-	case string:
-		p, err := time.ParseDuration(x)
-		if err != nil {
-			return fmt.Errorf("duration %q: %w", x, err)
-		}
-		*d = Duration(p)
-	case float64:
-		*d = Duration(x * float64(time.Second))
-	default:
-		return fmt.Errorf("duration: want a string such as \"90s\" or seconds, got %s", string(data))
-	}
-	return nil
-}
-
-// MarshalJSON writes the duration as a string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// Duration is sdk.Duration: a Go duration string or a number of seconds.
+type Duration = sdk.Duration
 
 // Defaults.
 const (

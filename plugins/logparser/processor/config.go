@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/herder-ci/herder/sdk"
 )
 
 // Defaults, Treeherder's values where it has one.
@@ -71,33 +73,8 @@ type Credential struct {
 	Scheme   string `json:"scheme"`    // default "Bearer"
 }
 
-// Duration is a time.Duration read from a string such as "90s" or a number
-// of seconds.
-type Duration time.Duration
-
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		v, err := time.ParseDuration(s)
-		if err != nil {
-			return fmt.Errorf("timeout %q: %w", s, err)
-		}
-		*d = Duration(v)
-		return nil
-	}
-	secs, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return fmt.Errorf("timeout must be a duration such as \"2m\" or a number of seconds, got %s", b)
-	}
-	*d = Duration(secs * float64(time.Second))
-	return nil
-}
-
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// Duration is sdk.Duration: a Go duration string or a number of seconds.
+type Duration = sdk.Duration
 
 // ParseConfig reads a processor block's settings; unknown keys are errors so
 // that a misspelt setting does not silently fall back to its default.

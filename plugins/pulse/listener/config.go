@@ -12,6 +12,8 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/herder-ci/herder/plugins/pulse/transform"
+
+	"github.com/herder-ci/herder/sdk"
 )
 
 // Config is the pulse source's settings: the JSON the host makes of the HCL
@@ -164,30 +166,8 @@ func (b *Binding) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// Duration is a time.Duration written as a Go duration string ("250ms") or
-// a number of seconds.
-type Duration time.Duration
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(data []byte) error {
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	switch x := v.(type) {
-	case string:
-		p, err := time.ParseDuration(x)
-		if err != nil {
-			return fmt.Errorf("duration %q: %w", x, err)
-		}
-		*d = Duration(p)
-	case float64:
-		*d = Duration(x * float64(time.Second))
-	default:
-		return fmt.Errorf("duration: want a string such as \"250ms\" or seconds, got %s", string(data))
-	}
-	return nil
-}
+// Duration is sdk.Duration: a Go duration string or a number of seconds.
+type Duration = sdk.Duration
 
 // Task exchanges bound by default, with "#" (Treeherder's TaskConsumer).
 var defaultTaskExchanges = []string{

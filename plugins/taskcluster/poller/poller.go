@@ -68,29 +68,8 @@ type Config struct {
 	HTTPBackoff  Duration `json:"http_backoff"`
 }
 
-// Duration is a Go duration string ("90s") or a number of seconds.
-type Duration time.Duration
-
-// UnmarshalJSON implements json.Unmarshaler.
-func (d *Duration) UnmarshalJSON(data []byte) error {
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
-	}
-	switch x := v.(type) {
-	case string:
-		p, err := time.ParseDuration(x)
-		if err != nil {
-			return fmt.Errorf("duration %q: %w", x, err)
-		}
-		*d = Duration(p)
-	case float64:
-		*d = Duration(x * float64(time.Second))
-	default:
-		return fmt.Errorf("duration: want a string such as \"90s\" or seconds, got %s", string(data))
-	}
-	return nil
-}
+// Duration is sdk.Duration: a Go duration string or a number of seconds.
+type Duration = sdk.Duration
 
 // ParseConfig decodes and checks the settings.
 func ParseConfig(raw []byte) (*Config, error) {
