@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/herder-ci/herder/sdk"
 )
 
 // deliveries remembers the X-GitHub-Delivery ids whose events the host
@@ -160,7 +162,7 @@ func (d *deliveries) compactLocked() error {
 		_ = d.f.Close()
 		d.f = nil
 	}
-	if err := writeFileAtomic(d.path, buf.Bytes()); err != nil {
+	if err := sdk.WriteFileAtomic(d.path, buf.Bytes()); err != nil {
 		return fmt.Errorf("compact delivery ids: %w", err)
 	}
 	f, err := os.OpenFile(d.path, os.O_WRONLY|os.O_APPEND, 0o600)

@@ -457,36 +457,14 @@ func readState(path string) (st State, found bool, err error) {
 	return st, true, nil
 }
 
-// writeState replaces the cursor file atomically: a temporary file in the
-// same directory, synced, renamed over the old one, and the directory synced.
+// writeState replaces the cursor file atomically (sdk.WriteFileAtomic).
 func writeState(path string, st State) error {
 	b, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
 		return err
 	}
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, ".cursor-*.tmp")
-	if err != nil {
+	if err := sdk.WriteFileAtomic(path, append(b, '\n')); err != nil {
 		return fmt.Errorf("write cursor: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(append(b, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write cursor: %w", err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
 	}
 	return nil
 }
