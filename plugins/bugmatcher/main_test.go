@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,22 +17,7 @@ import (
 // pluginBin is the bugmatcher binary, built once for the package's tests.
 var pluginBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "bugmatcher-plugin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	pluginBin, err = plugintest.BuildMain(dir, "github.com/herder-ci/herder/plugins/bugmatcher")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { plugintest.RunTestsWithPlugin(m, &pluginBin) }
 
 func call[T any](t *testing.T, p *plugintest.ProcessorRun, kind string, payload any) T {
 	t.Helper()

@@ -21,22 +21,7 @@ import (
 // pluginBin is the plugin binary built once for the package's tests.
 var pluginBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "herder-github-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	pluginBin, err = plugintest.BuildMain(dir, ".")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { plugintest.RunTestsWithPlugin(m, &pluginBin) }
 
 // kitSecretEnv names the variable the plugin processes read the webhook
 // secret from (they inherit the test's environment).

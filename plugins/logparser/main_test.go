@@ -26,22 +26,7 @@ import (
 // pluginBin is the logparser binary, built once for the package's tests.
 var pluginBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "logparser-plugin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	pluginBin, err = plugintest.BuildMain(dir, "github.com/herder-ci/herder/plugins/logparser")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { plugintest.RunTestsWithPlugin(m, &pluginBin) }
 
 // sharedLogs returns the shared Treeherder sample logs; testenv skips (or,
 // in CI, fails) when the shared data is absent.

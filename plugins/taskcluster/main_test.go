@@ -19,22 +19,7 @@ import (
 
 var pluginBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "herder-taskcluster-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	pluginBin, err = plugintest.BuildMain(dir, ".")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { plugintest.RunTestsWithPlugin(m, &pluginBin) }
 
 // TestSourceKit runs the SDK's source conformance kit against the plugin
 // binary polling a pushlog: input i is push i+1; it counts as acknowledged

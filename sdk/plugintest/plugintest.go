@@ -27,6 +27,34 @@ import (
 	"github.com/herder-ci/herder/sdk/pluginrpc"
 )
 
+// RunTestsWithPlugin is a plugin package's TestMain: it builds the main
+// package in the test's folder once into a temporary directory, sets *bin
+// to the binary, runs the tests, removes the binary and exits.
+//
+//	var pluginBin string
+//
+//	func TestMain(m *testing.M) { plugintest.RunTestsWithPlugin(m, &pluginBin) }
+func RunTestsWithPlugin(m *testing.M, bin *string) {
+	dir, err := os.MkdirTemp("", "herder-plugin-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	// The folder's path rather than ".", so the binary has its name.
+	wd, err := os.Getwd()
+	if err == nil {
+		*bin, err = BuildMain(dir, wd)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // BuildMain compiles the Go main package pkg (an import path, or a directory
 // relative to the current one) into dir and returns the binary's path. Extra
 // arguments go to `go build` (e.g. "-ldflags", "-X main.version=2"). Use it
