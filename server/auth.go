@@ -29,15 +29,11 @@ func bearer(r *http.Request) string {
 func (s *Server) requireRole(role string, next bunrouter.HandlerFunc) bunrouter.HandlerFunc {
 	return func(w http.ResponseWriter, req bunrouter.Request) error {
 		p, ok, err := s.authenticate(req.Request)
-		switch {
-		case errors.Is(err, errInvalidToken):
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herder", error="invalid_token"`)
-			return writeError(w, http.StatusUnauthorized, "Invalid token.")
-		case err != nil:
+		if err != nil && !errors.Is(err, errInvalidToken) {
 			return err
-		case !ok:
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herder"`)
-			return writeError(w, http.StatusUnauthorized, "Authentication credentials were not provided.")
+		}
+		if !ok {
+			return unauthorized(w, err)
 		}
 		if p.session && !safeMethod(req.Method) {
 			if why := s.writes.sessions.checkCSRF(req.Request, p); why != "" {
@@ -49,6 +45,18 @@ func (s *Server) requireRole(role string, next bunrouter.HandlerFunc) bunrouter.
 		}
 		return next(w, req.WithContext(context.WithValue(req.Context(), principalKey{}, p)))
 	}
+}
+
+// unauthorized answers a request without a live credential with 401: a
+// token that is unknown, expired or revoked (err is errInvalidToken), or
+// none at all.
+func unauthorized(w http.ResponseWriter, err error) error {
+	if errors.Is(err, errInvalidToken) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="herder", error="invalid_token"`)
+		return writeError(w, http.StatusUnauthorized, "Invalid token.")
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="herder"`)
+	return writeError(w, http.StatusUnauthorized, "Authentication credentials were not provided.")
 }
 
 // safeMethod: requests that change nothing, which need no CSRF token.

@@ -350,12 +350,7 @@ func (s *Server) requireUser(need int, next bunrouter.HandlerFunc) bunrouter.Han
 			if wait, allowed := s.writes.limiter.allow("addr:" + clientAddr(req.Request)); !allowed {
 				return tooManyRequests(w, wait)
 			}
-			if errors.Is(err, errInvalidToken) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="herder", error="invalid_token"`)
-				return writeError(w, http.StatusUnauthorized, "Invalid token.")
-			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="herder"`)
-			return writeError(w, http.StatusUnauthorized, "Authentication credentials were not provided.")
+			return unauthorized(w, err)
 		}
 		if p.session {
 			if why := s.writes.sessions.checkCSRF(req.Request, p); why != "" {
