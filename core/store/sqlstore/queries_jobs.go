@@ -477,11 +477,14 @@ func (s *Store) JobByID(ctx context.Context, repositoryID, id int64) (store.JobR
 	return job[0], nil
 }
 
-const jobByIDSQL = "SELECT " + jobSelectList + `, l.id, l.job_id, l.name, l.url, l.status, l.status_reason, l.algorithm_version
+// logCols are a model.JobLog's columns in the order scanLogs reads them.
+const logCols = "l.id, l.job_id, l.name, l.url, l.status, l.status_reason, l.algorithm_version"
+
+const jobByIDSQL = "SELECT " + jobSelectList + ", " + logCols + `
 	FROM job j LEFT JOIN taskcluster_metadata tc ON tc.job_id = j.id LEFT JOIN job_log l ON l.job_id = j.id
 	WHERE j.id = ?`
 
-const logSelect = "SELECT l.id, l.job_id, l.name, l.url, l.status, l.status_reason, l.algorithm_version FROM job_log l"
+const logSelect = "SELECT " + logCols + " FROM job_log l"
 
 func scanLogs(rows *sql.Rows) ([]model.JobLog, error) {
 	defer rows.Close()
