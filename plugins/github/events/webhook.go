@@ -66,13 +66,13 @@ type User struct {
 // PushPayload is the part of a push webhook the plugin reads; the whole
 // body is handed on as taskcluster-github's message body.
 type PushPayload struct {
-	Ref        string          `json:"ref"`
-	Before     string          `json:"before"`
-	After      string          `json:"after"`
-	Created    bool            `json:"created"`
-	Deleted    bool            `json:"deleted"`
-	Commits    []any           `json:"commits"`
-	HeadCommit json.RawMessage `json:"head_commit"`
+	Ref        string            `json:"ref"`
+	Before     string            `json:"before"`
+	After      string            `json:"after"`
+	Created    bool              `json:"created"`
+	Deleted    bool              `json:"deleted"`
+	Commits    []json.RawMessage `json:"commits"` // counted, not read: left undecoded
+	HeadCommit json.RawMessage   `json:"head_commit"`
 }
 
 // PullRequestPayload is the part of a pull_request webhook the plugin reads.
